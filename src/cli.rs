@@ -1,0 +1,163 @@
+//! The command line, as clap derive types. Options are global: they work
+//! before and after the command, as with the classic `klp -v patches`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  success; for `check`: no transition in progress (ready)
+  1  runtime error (the classic tool's \"error\"); for `check`: a transition is in progress
+  2  usage error; for `check`: the state could not be determined
+In JSON mode (the default) stdout always holds exactly one JSON document, the report
+or an error document with a stable `error.code`; see `klp schema COMMAND`.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "klp",
+    version,
+    about = "Report the kernel live patching state of this host, as JSON or classic text",
+    long_about = "klp reports the state of kernel live patching: whether a patch transition is in \
+progress, which live patches are loaded and from which packages, and which threads hold a \
+transition up. It reimplements SUSE's klp(8) as a JSON-first interface: every command prints one \
+JSON document that validates against a published schema, and `--format text` reproduces the \
+classic tool's output for existing scripts.",
+    after_help = EXIT_STATUS_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// More detail; may be given twice (-vv).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Assume "yes" to confirmations (downgrade).
+    #[arg(short = 'n', long = "non-interactive", global = true)]
+    pub non_interactive: bool,
+
+    /// Output format: one JSON document, or the classic text.
+    #[arg(long, value_enum, default_value_t = Format::Json, env = "KLP_FORMAT", global = true)]
+    pub format: Format,
+
+    /// Inspect the system mounted at DIR (its sys/kernel/livepatch and proc).
+    #[arg(long, value_name = "DIR", default_value = "/", env = "KLP_ROOT", global = true)]
+    pub root: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Overall state: `ready` or `in_progress`.
+    #[command(long_about = "Show the overall live patching state: `ready` when no live patch is in \
+transition, `in_progress` while one is. The JSON report adds whether live patching is supported, \
+the patch in transition and its direction, how many patches are loaded, and the livepatch taint.")]
+    Status,
+
+    /// Like `status`, answered by the exit code (0 ready, 1 in progress, 2 unknown).
+    #[command(long_about = "Answer the state with the exit status, for scripts: 0 ready, 1 a \
+transition is in progress, 2 the state could not be determined. Text mode prints nothing. With \
+--wait, block until the transition finishes or the timeout passes (exit 1 on timeout).")]
+    Check(CheckArgs),
+
+    /// Loaded live patches; -v adds package and fix details, -vv expiry and updates.
+    #[command(long_about = "List the loaded live patch modules. With -v, show per patch whether it \
+is active, the RPM package that shipped it, the CVEs it fixes and the other bug fixes and \
+enhancements (from the package changelog); -vv adds the expiration of the patch's support and \
+whether an update is available.")]
+    Patches(PatchesArgs),
+
+    /// Threads blocking the transition; -v command lines, -vv stacks.
+    #[command(long_about = "List the threads that keep the current transition from finishing, by \
+thread id. With -v, show command lines (kernel threads, which have none, show their name in \
+brackets); with -vv, their kernel stacks. The JSON report also names, for every blocking thread, \
+the patched functions found on its stack. Reading threads' states needs root: when some could not \
+be read the report says it is incomplete (JSON `complete: false`; text mode warns on stderr and \
+exits 1), and never claims that nothing blocks.")]
+    Blocking,
+
+    /// Replace the live patch package with its previous version.
+    #[command(long_about = "Replace the live patch package of the running kernel with its previous \
+version (or --to VERSION): show the package-manager command, ask for confirmation on the terminal \
+(-n assumes yes), run it, and verify the installed version afterwards.")]
+    Downgrade(DowngradeArgs),
+
+    /// Print the JSON Schema of a command's report, or of the error document.
+    Schema {
+        #[arg(value_enum)]
+        document: SchemaDocument,
+    },
+
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Manpage,
+
+    /// Print a shell completion script.
+    #[command(hide = true)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaDocument {
+    Status,
+    Check,
+    Patches,
+    Blocking,
+    Downgrade,
+    Error,
+}
+
+impl SchemaDocument {
+    pub fn name(self) -> &'static str {
+        match self {
+            SchemaDocument::Status => "status",
+            SchemaDocument::Check => "check",
+            SchemaDocument::Patches => "patches",
+            SchemaDocument::Blocking => "blocking",
+            SchemaDocument::Downgrade => "downgrade",
+            SchemaDocument::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Wait until no transition is in progress, or the timeout passes.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Longest wait, in seconds (with --wait).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0, requires = "wait")]
+    pub timeout: f64,
+
+    /// Time between two reads of the state, in seconds (with --wait).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, requires = "wait")]
+    pub interval: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchesArgs {
+    /// With -vv: refresh the repositories before looking for updates.
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DowngradeArgs {
+    /// Go to this package version (e.g. `3`) instead of the previous one.
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+
+    /// Show the plan (from, to, the exact command) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}

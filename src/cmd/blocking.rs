@@ -1,0 +1,65 @@
+use super::Context;
+use crate::report::{BlockingReport, SchemaVersion, State, Warning};
+use crate::sys::stack::PatchedSymbol;
+use crate::sys::{livepatch, tasks};
+use crate::Result;
+
+pub fn run(ctx: &Context) -> Result<BlockingReport> {
+    let patches = livepatch::read_patches(&ctx.sys, true)?;
+    let supported = patches.is_some();
+    let patches = patches.unwrap_or_default();
+    let (transition, _) = livepatch::current_transition(&patches);
+    let mut report = BlockingReport {
+        schema_version: SchemaVersion,
+        state: if transition.is_some() { State::InProgress } else { State::Ready },
+        supported,
+        transition: transition.clone(),
+        verbosity: ctx.verbosity,
+        complete: true,
+        threads_scanned: 0,
+        threads_unreadable: 0,
+        threads_vanished: 0,
+        threads: Vec::new(),
+        warnings: Vec::new(),
+    };
+    // Nothing in transition: nothing can block, no scan needed.
+    let Some(transition) = transition else { return Ok(report) };
+
+    let patch = patches.iter().find(|p| p.name == transition.patch);
+    let patched = patch
+        .into_iter()
+        .flat_map(|p| &p.objects)
+        .flat_map(|o| o.functions.iter().map(|f| PatchedSymbol { object: o.name.clone(), function: f.name.clone() }))
+        .collect();
+    let options = tasks::ScanOptions {
+        target: transition.target_state,
+        with_cmdline: ctx.verbosity >= 1,
+        with_stack: ctx.verbosity >= 2,
+        patched,
+        patch_module: transition.patch.clone(),
+    };
+    let scan = tasks::scan(&ctx.sys, &options)?;
+    report.threads_scanned = scan.scanned;
+    report.threads_unreadable = scan.unreadable;
+    report.threads_vanished = scan.vanished;
+    report.threads = scan.threads;
+    report.warnings = scan.warnings;
+    report.complete = scan.unreadable == 0;
+
+    // With hidepid, non-root does not even see other users' tasks.
+    if !is_root() && tasks::proc_hides_pids(&ctx.sys) {
+        report.complete = false;
+        report.warnings.push(Warning {
+            code: "hidepid".into(),
+            message: "/proc is mounted with hidepid: other users' threads are invisible to non-root".into(),
+            path: Some(ctx.sys.proc_dir().display().to_string()),
+            count: 1,
+        });
+    }
+    Ok(report)
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}

@@ -1,0 +1,42 @@
+use super::Context;
+use crate::report::{SchemaVersion, State, StatusReport, Warning};
+use crate::sys::{livepatch, SysRoot, TAINT_LIVEPATCH};
+use crate::Result;
+
+pub fn run(ctx: &Context) -> Result<StatusReport> {
+    build_status(&ctx.sys)
+}
+
+/// The status report: a few small reads per loaded patch, no task scan.
+pub fn build_status(sys: &SysRoot) -> Result<StatusReport> {
+    let patches = livepatch::read_patches(sys, false)?;
+    let supported = patches.is_some();
+    let patches = patches.unwrap_or_default();
+    let (transition, others) = livepatch::current_transition(&patches);
+    let mut warnings = Vec::new();
+    if others > 0 {
+        warnings.push(Warning {
+            code: "several_transitions".into(),
+            message: format!(
+                "{} patches claim to be in transition; the kernel allows one, reporting {}",
+                others + 1,
+                transition.as_ref().map(|t| t.patch.as_str()).unwrap_or_default()
+            ),
+            path: None,
+            count: others as u64 + 1,
+        });
+    }
+    let taint_mask = sys.taint_mask()?;
+    Ok(StatusReport {
+        schema_version: SchemaVersion,
+        state: if transition.is_some() { State::InProgress } else { State::Ready },
+        supported,
+        kernel_release: sys.kernel_release(),
+        patches_loaded: patches.len() as u32,
+        patches_enabled: patches.iter().filter(|p| p.enabled).count() as u32,
+        transition,
+        livepatch_tainted: taint_mask.map(|mask| mask & TAINT_LIVEPATCH != 0),
+        taint_mask,
+        warnings,
+    })
+}

@@ -1,0 +1,16 @@
+//! klp: the kernel live patching state of a Linux host, as typed reports.
+//!
+//! The binary (`main.rs`) parses the command line, calls [`cmd::run`], and
+//! prints the returned [`report::Report`] as JSON or, through [`render`], as
+//! the classic text. Commands never print; only `main` writes to stdout.
+
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod manpage;
+pub mod pkg;
+pub mod render;
+pub mod report;
+pub mod sys;
+
+pub use error::{Error, Result};

@@ -1,0 +1,149 @@
+//! Entry point: parse, run, render, exit.
+//!
+//! Stdout gets exactly one document: the report (JSON or text) or, in JSON
+//! mode, the error document. Human-readable errors and warnings go to stderr.
+//! A closed stdout (`klp ... | head`) ends the program quietly.
+
+use clap::Parser;
+use klp::cli::{Cli, Command, Format};
+use klp::error::{Error, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use klp::report::{ErrorDocument, Report, State, Warning};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
+    let format = match cli.command {
+        // Schemas, man page and completions have one form only.
+        Command::Schema { .. } | Command::Manpage | Command::Completions { .. } => Format::Text,
+        _ => cli.format,
+    };
+    let is_check = matches!(cli.command, Command::Check(_));
+    match klp::cmd::run(&cli) {
+        Ok(report) => {
+            let body = match format {
+                Format::Json => json_document(&report),
+                Format::Text => {
+                    print_warnings(warnings_of(&report));
+                    klp::render::render(&report)
+                }
+            };
+            let code = exit_code(&report, format);
+            finish(&body, code)
+        }
+        Err(err) => {
+            // For `check`, every failure means "could not determine".
+            let code = if is_check { EXIT_USAGE } else { err.exit_code() };
+            report_error(&err, format, code)
+        }
+    }
+}
+
+fn exit_code(report: &Report, format: Format) -> u8 {
+    match report {
+        Report::Check(check) if check.status.state == State::InProgress => EXIT_FAILURE,
+        // Text has no field to say "incomplete": an empty list must not pass
+        // for "nothing blocks", so the exit status says it.
+        Report::Blocking(blocking) if !blocking.complete && format == Format::Text => EXIT_FAILURE,
+        _ => EXIT_OK,
+    }
+}
+
+fn warnings_of(report: &Report) -> &[Warning] {
+    match report {
+        Report::Status(r) => &r.warnings,
+        Report::Check(r) => &r.status.warnings,
+        Report::Patches(r) => &r.warnings,
+        Report::Blocking(r) => &r.warnings,
+        Report::Downgrade(r) => &r.warnings,
+        Report::Schema(_) | Report::Raw(_) => &[],
+    }
+}
+
+fn print_warnings(warnings: &[Warning]) {
+    let mut stderr = std::io::stderr().lock();
+    for warning in warnings {
+        let count = if warning.count > 1 { format!(" ({} affected)", warning.count) } else { String::new() };
+        let _ = writeln!(stderr, "klp: warning: {}{count}", warning.message);
+    }
+}
+
+fn json_document(report: &Report) -> String {
+    let result = match report {
+        Report::Status(r) => serde_json::to_string(r),
+        Report::Check(r) => serde_json::to_string(r),
+        Report::Patches(r) => serde_json::to_string(r),
+        Report::Blocking(r) => serde_json::to_string(r),
+        Report::Downgrade(r) => serde_json::to_string(r),
+        Report::Schema(_) | Report::Raw(_) => return klp::render::render(report),
+    };
+    let mut json = result.expect("reports contain only serializable data");
+    json.push('\n');
+    json
+}
+
+fn report_error(err: &Error, format: Format, code: u8) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "klp: error: {err}");
+    match format {
+        Format::Json => {
+            let mut json = serde_json::to_string(&ErrorDocument::new(err, code)).expect("serializable");
+            json.push('\n');
+            finish(&json, code)
+        }
+        Format::Text => ExitCode::from(code),
+    }
+}
+
+/// Clap's errors: help and version are successes; the rest are usage errors
+/// (exit 2), which in JSON mode still produce an error document on stdout.
+fn usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        return finish(&err.render().to_string(), EXIT_OK);
+    }
+    let rendered = err.render().to_string();
+    let _ = write!(std::io::stderr(), "{rendered}");
+    if requested_format() == Format::Text {
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let first_line = rendered.lines().next().unwrap_or("usage error");
+    let message = first_line.strip_prefix("error: ").unwrap_or(first_line).to_string();
+    let doc = ErrorDocument::new(&Error::Usage { message }, EXIT_USAGE);
+    let mut json = serde_json::to_string(&doc).expect("serializable");
+    json.push('\n');
+    finish(&json, EXIT_USAGE)
+}
+
+/// The format asked for on a command line that clap rejected.
+fn requested_format() -> Format {
+    let args: Vec<String> = std::env::args().collect();
+    let mut chosen = std::env::var("KLP_FORMAT").ok();
+    for (i, arg) in args.iter().enumerate() {
+        if let Some(value) = arg.strip_prefix("--format=") {
+            chosen = Some(value.to_string());
+        } else if arg == "--format" {
+            chosen = args.get(i + 1).cloned();
+        }
+    }
+    match chosen.as_deref() {
+        Some("text") => Format::Text,
+        _ => Format::Json,
+    }
+}
+
+/// Writes the document; a closed pipe ends quietly, other write failures
+/// (a full disk) are reported on stderr with exit status 1.
+fn finish(body: &str, code: u8) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(body.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::from(code),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(code),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "klp: error: cannot write output: {e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}

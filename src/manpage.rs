@@ -1,0 +1,99 @@
+//! The man page, generated from the clap definition so that it cannot drift
+//! from `--help`, plus the sections clap does not know (exit status, files,
+//! caveats). A test keeps the committed `man/klp.8` in sync.
+
+use crate::cli::{Cli, EXIT_STATUS_HELP};
+use clap::CommandFactory;
+
+pub fn render() -> String {
+    let command = Cli::command();
+    let man = clap_mangen::Man::new(command.clone()).date("2026").source("klp").manual("System Administration");
+    let mut out = Vec::new();
+    man.render_title(&mut out).expect("writing to a Vec");
+    man.render_name_section(&mut out).expect("writing to a Vec");
+    man.render_synopsis_section(&mut out).expect("writing to a Vec");
+    man.render_description_section(&mut out).expect("writing to a Vec");
+    man.render_options_section(&mut out).expect("writing to a Vec");
+    let mut text = String::from_utf8(out).expect("clap_mangen writes UTF-8");
+    text.push_str(&commands_section(&command));
+    text.push_str(&escape_block("EXIT STATUS", EXIT_STATUS_HELP));
+    text.push_str(EXTRA_SECTIONS);
+    man.render_version_section(&mut Vec::new()).expect("writing to a Vec");
+    text.push_str(&format!(".SH VERSION\nv{}\n", env!("CARGO_PKG_VERSION")));
+    text
+}
+
+fn roff_escape(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('-', "\\-");
+    escaped
+        .lines()
+        .map(|line| if line.starts_with('.') || line.starts_with('\'') { format!("\\&{line}") } else { line.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn escape_block(title: &str, body: &str) -> String {
+    format!(".SH \"{title}\"\n.nf\n{}\n.fi\n", roff_escape(body))
+}
+
+/// Every visible command with its long help and its own options.
+fn commands_section(command: &clap::Command) -> String {
+    let mut out = String::from(".SH COMMANDS\n");
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let about = sub.get_long_about().or(sub.get_about()).map(|s| s.to_string()).unwrap_or_default();
+        let positionals: Vec<String> = sub
+            .get_positionals()
+            .map(|a| format!(" {}", a.get_value_names().and_then(|v| v.first()).map(|v| v.to_string()).unwrap_or_else(|| a.get_id().to_string().to_uppercase())))
+            .collect();
+        out.push_str(&format!(".TP\n\\fB{}\\fR{}\n{}\n", sub.get_name(), roff_escape(&positionals.concat()), roff_escape(&about)));
+        for arg in sub.get_arguments().filter(|a| !a.is_global_set() && a.get_long().is_some()) {
+            let value = arg
+                .get_value_names()
+                .and_then(|v| v.first())
+                .map(|v| format!(" \\fI{v}\\fR"))
+                .unwrap_or_default();
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            out.push_str(&format!(
+                ".RS\n.TP\n\\fB\\-\\-{}\\fR{value}\n{}\n.RE\n",
+                roff_escape(arg.get_long().unwrap_or_default()),
+                roff_escape(&help)
+            ));
+        }
+    }
+    out
+}
+
+const EXTRA_SECTIONS: &str = r#".SH ENVIRONMENT
+.TP
+\fBKLP_FORMAT\fR
+Default for \fB\-\-format\fR (\fBjson\fR or \fBtext\fR).
+.TP
+\fBKLP_ROOT\fR
+Default for \fB\-\-root\fR.
+.SH FILES
+.TP
+\fI/sys/kernel/livepatch/<patch>/\fR
+One directory per loaded live patch: \fBenabled\fR, \fBtransition\fR, and on newer kernels \fBreplace\fR, \fBstack_order\fR and \fB<object>/patched\fR.
+.TP
+\fI/proc/<pid>/task/<tid>/patch_state\fR
+Per-thread state during a transition (\-1 none, 0 unpatched, 1 patched); readable by root only, as is \fIstack\fR.
+.TP
+\fI/proc/sys/kernel/tainted\fR
+Bit 15 (K) is set once a live patch has been loaded.
+.SH CAVEATS
+A task must cross the boundary between kernel and user space, or be found with no function being patched on its stack, to switch to the patched code. Tasks that are executing in the kernel when a patch is loaded therefore hold the transition until they leave it, which usually happens when their wait ends or times out. Tasks that never touch the patched functions are not waited for.
+.PP
+The kernel helps by waking sleeping tasks transparently (every 15 seconds it sends user tasks a fake signal and wakes interruptible kernel threads). Still, tasks in uninterruptible sleep (state \fBD\fR) and, in some conditions, kernel threads can block a transition for a long time; \fBklp blocking \-v\fR shows them with their state and the patched functions on their stacks.
+.PP
+Reading the threads' states needs root. Run as another user, \fBklp blocking\fR reports that its answer is incomplete instead of an empty list.
+.PP
+Compared with the older \fBkgr\fR tool there is no \fBpoke\fR command (the kernel signals tasks by itself), and the old \fBblocking_threads\fR display is \fBklp blocking\fR.
+.SH "SEE ALSO"
+\fBzypper\fR(8), \fBrpm\fR(8), the kernel's Documentation/livepatch/livepatch.rst
+"#;
+
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "klp", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}

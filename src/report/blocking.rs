@@ -1,0 +1,114 @@
+use super::{SchemaVersion, State, Transition, Warning};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// `klp blocking`: the threads that keep the transition from finishing.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BlockingReport {
+    pub schema_version: SchemaVersion,
+    pub state: State,
+    pub supported: bool,
+    pub transition: Option<Transition>,
+    /// The `-v` count the report was made with (0, 1 or 2).
+    pub verbosity: u8,
+    /// False when some threads' `patch_state` could not be read (not root,
+    /// `hidepid`): then `threads` may miss blockers, and an empty list does
+    /// NOT mean that nothing blocks.
+    pub complete: bool,
+    /// Threads whose `patch_state` was read.
+    pub threads_scanned: u64,
+    /// Threads whose `patch_state` could not be read.
+    pub threads_unreadable: u64,
+    /// Threads that exited while klp looked at them (skipped).
+    pub threads_vanished: u64,
+    /// The blocking threads, sorted by pid then tid.
+    pub threads: Vec<BlockingThread>,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BlockingThread {
+    /// Thread group id (the process).
+    pub pid: i32,
+    /// Thread id.
+    pub tid: i32,
+    /// Task name (`comm`), may be truncated to 15 bytes by the kernel.
+    pub comm: Option<String>,
+    /// True for kernel threads (PF_KTHREAD), which have no command line.
+    pub kernel_thread: Option<bool>,
+    /// Scheduler state letter (`R`, `S`, `D`, ...); `D` is not woken by the
+    /// kernel's fake signals and so blocks for as long as it sleeps.
+    pub state: Option<String>,
+    /// The thread's `patch_state` (0 unpatched, 1 patched).
+    pub patch_state: i8,
+    /// Functions of the transitioning patch found on the thread's stack: why
+    /// it cannot switch. Null when the stack could not be read.
+    pub culprits: Option<Vec<Culprit>>,
+    /// Command line (`-v` and up); null for kernel threads and exited ones.
+    #[serde(default, skip_serializing_if = "Verbose::is_absent")]
+    pub cmdline: Verbose<Vec<String>>,
+    /// Kernel stack (`-vv`); null when it could not be read.
+    #[serde(default, skip_serializing_if = "Verbose::is_absent")]
+    pub stack: Verbose<Vec<StackFrame>>,
+}
+
+/// A value shown only at some verbosity: absent below it, else the value or null.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Verbose<T> {
+    #[default]
+    Absent,
+    Known(Option<T>),
+}
+
+impl<T> Verbose<T> {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Verbose::Absent)
+    }
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Verbose::Known(Some(v)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Verbose<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Verbose::Absent | Verbose::Known(None) => s.serialize_none(),
+            Verbose::Known(Some(v)) => v.serialize(s),
+        }
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Verbose<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Nullable_{}", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Option<T>>::json_schema(generator)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct Culprit {
+    /// The patched object (`vmlinux` or a module).
+    pub object: String,
+    /// The patched function found on the stack.
+    pub function: String,
+    /// The stack frame as the kernel printed it.
+    pub frame: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct StackFrame {
+    /// The line as the kernel printed it.
+    pub text: String,
+    /// Symbol name, null when the line has none.
+    pub function: Option<String>,
+    /// Module the symbol lives in, null for vmlinux.
+    pub module: Option<String>,
+}

@@ -1,0 +1,82 @@
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Serialize, Serializer};
+use std::borrow::Cow;
+
+/// The document format version; always 1 in this release.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SchemaVersion;
+
+impl Serialize for SchemaVersion {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(1)
+    }
+}
+
+impl JsonSchema for SchemaVersion {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "SchemaVersion".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Version of this document's format.",
+            "type": "integer",
+            "const": 1
+        })
+    }
+}
+
+/// Something klp could not fully read; the report is still correct for what
+/// it says, and says through `complete` (where present) that it is partial.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct Warning {
+    /// Stable code: `permission_denied`, `read_failed`, `hidepid`, `not_root`.
+    pub code: String,
+    pub message: String,
+    /// An example of a file concerned.
+    pub path: Option<String>,
+    /// How many files or tasks this warning stands for.
+    pub count: u64,
+}
+
+/// Overall live patching state, the classic `klp status` answer.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// No live patch is in transition.
+    Ready,
+    /// A live patch transition is under way.
+    InProgress,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Ready => "ready",
+            State::InProgress => "in_progress",
+        }
+    }
+}
+
+/// Where the transition is going.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// The patch is being applied; tasks move to `patch_state` 1.
+    Patching,
+    /// The patch is being removed (or a patching transition was reversed);
+    /// tasks move to `patch_state` 0.
+    Unpatching,
+}
+
+/// The one transition the kernel allows at a time.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct Transition {
+    /// Name of the patch in transition (its sysfs directory).
+    pub patch: String,
+    pub direction: Direction,
+    /// The `patch_state` every task must reach: 1 patching, 0 unpatching.
+    pub target_state: u8,
+}

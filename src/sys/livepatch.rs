@@ -1,0 +1,216 @@
+//! `/sys/kernel/livepatch`: the loaded patches.
+//!
+//! Only `enabled` and `transition` are relied on; `replace` (6.11),
+//! `stack_order` (6.14) and `<object>/patched` (6.1) are read when present
+//! and simply absent otherwise. A patch whose directory disappears while we
+//! read it (replaced by an atomic-replace patch) is skipped.
+
+use super::{parse_bool, parse_int, read_optional, read_required, SysRoot};
+use crate::error::{is_gone, Error, Result};
+use crate::report::{Direction, PatchedFunction, PatchedObject, Transition};
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patch {
+    pub name: String,
+    pub enabled: bool,
+    pub transition: bool,
+    pub replace: Option<bool>,
+    pub stack_order: Option<u32>,
+    pub objects: Vec<PatchedObject>,
+}
+
+/// The loaded patches, or `None` when the kernel has no live patching.
+/// Objects and functions are read only when `with_objects` is set, so that
+/// `status` stays a few reads per patch.
+pub fn read_patches(sys: &SysRoot, with_objects: bool) -> Result<Option<Vec<Patch>>> {
+    let dir = sys.livepatch_dir();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::read(&dir, e)),
+    };
+    let mut patches = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::read(&dir, e))?;
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        if let Some(patch) = read_patch(&path, with_objects)? {
+            patches.push(patch);
+        }
+    }
+    sort_patches(&mut patches);
+    Ok(Some(patches))
+}
+
+fn read_patch(dir: &Path, with_objects: bool) -> Result<Option<Patch>> {
+    let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let Some(enabled) = read_flag(dir, "enabled")? else { return Ok(None) };
+    // `transition` appeared in 4.12; before it, nothing can be in transition.
+    let transition = match read_optional(&dir.join("transition"))? {
+        Some(text) => parse_bool(&dir.join("transition"), &text)?,
+        None if !dir.exists() => return Ok(None),
+        None => false,
+    };
+    let replace = match read_optional(&dir.join("replace"))? {
+        Some(text) => Some(parse_bool(&dir.join("replace"), &text)?),
+        None => None,
+    };
+    let stack_order = match read_optional(&dir.join("stack_order"))? {
+        Some(text) => Some(parse_int::<u32>(&dir.join("stack_order"), &text, "a positive integer")?),
+        None => None,
+    };
+    let objects = if with_objects { read_objects(dir)? } else { Vec::new() };
+    Ok(Some(Patch { name, enabled, transition, replace, stack_order, objects }))
+}
+
+/// A required 0/1 file; `None` when the whole patch directory has gone.
+fn read_flag(dir: &Path, file: &str) -> Result<Option<bool>> {
+    let path = dir.join(file);
+    match read_required(&path)? {
+        Some(text) => parse_bool(&path, &text).map(Some),
+        None if !dir.exists() => Ok(None),
+        None => Err(Error::MissingFile { path }),
+    }
+}
+
+fn read_objects(dir: &Path) -> Result<Vec<PatchedObject>> {
+    let mut objects = Vec::new();
+    for path in subdirs(dir)? {
+        let name = file_name(&path);
+        let patched = match read_optional(&path.join("patched"))? {
+            Some(text) => Some(parse_bool(&path.join("patched"), &text)?),
+            None => None,
+        };
+        let mut functions = Vec::new();
+        for func_dir in subdirs(&path)? {
+            functions.push(parse_function_dir(&func_dir)?);
+        }
+        functions.sort_by(|a: &PatchedFunction, b| (&a.name, a.sympos).cmp(&(&b.name, b.sympos)));
+        objects.push(PatchedObject { name, patched, functions });
+    }
+    // vmlinux first, then modules by name: the order people expect.
+    objects.sort_by(|a, b| (a.name != "vmlinux", &a.name).cmp(&(b.name != "vmlinux", &b.name)));
+    Ok(objects)
+}
+
+/// `<func>,<sympos>` as the kernel names function directories.
+fn parse_function_dir(path: &Path) -> Result<PatchedFunction> {
+    let dir_name = file_name(path);
+    let (name, pos) = dir_name
+        .rsplit_once(',')
+        .ok_or_else(|| super::malformed(path, &dir_name, "a directory named <function>,<sympos>"))?;
+    let sympos = pos
+        .parse::<u32>()
+        .map_err(|_| super::malformed(path, &dir_name, "a directory named <function>,<sympos>"))?;
+    if name.is_empty() {
+        return Err(super::malformed(path, &dir_name, "a directory named <function>,<sympos>"));
+    }
+    Ok(PatchedFunction { name: name.to_string(), sympos })
+}
+
+/// Subdirectories, sorted; a directory that vanished has none.
+fn subdirs(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if is_gone(&e) => return Ok(Vec::new()),
+        Err(e) => return Err(Error::read(dir, e)),
+    };
+    let mut dirs = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::read(dir, e))?;
+        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            dirs.push(entry.path());
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().unwrap_or_default().to_string_lossy().into_owned()
+}
+
+/// Stack order when every patch has one, else natural name order.
+pub fn sort_patches(patches: &mut [Patch]) -> crate::report::PatchOrder {
+    if !patches.is_empty() && patches.iter().all(|p| p.stack_order.is_some()) {
+        patches.sort_by(|a, b| (a.stack_order, &a.name).cmp(&(b.stack_order, &b.name)));
+        crate::report::PatchOrder::StackOrder
+    } else {
+        patches.sort_by(|a, b| natural_cmp(&a.name, &b.name));
+        crate::report::PatchOrder::Name
+    }
+}
+
+/// Compares names with digit runs as numbers: `livepatch_9_x` < `livepatch_10_x`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
+                let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
+                let na = trim_zeros(&a[..da]);
+                let nb = trim_zeros(&b[..db]);
+                let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                a = &a[da..];
+                b = &b[db..];
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let zeros = digits.iter().take_while(|&&c| c == b'0').count();
+    &digits[zeros..]
+}
+
+/// The transition in progress, from the patches' `transition` and `enabled`.
+/// The kernel allows one; should two claim it, the first by order wins and
+/// the caller is told through the second value.
+pub fn current_transition(patches: &[Patch]) -> (Option<Transition>, usize) {
+    let mut in_transition = patches.iter().filter(|p| p.transition);
+    let first = in_transition.next().map(|p| Transition {
+        patch: p.name.clone(),
+        direction: if p.enabled { Direction::Patching } else { Direction::Unpatching },
+        target_state: u8::from(p.enabled),
+    });
+    (first, in_transition.count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_compares_numbers_as_numbers() {
+        let mut names = vec!["livepatch_10_1", "livepatch_9_1", "livepatch_1_1", "a", "livepatch_010_0"];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(names, ["a", "livepatch_1_1", "livepatch_9_1", "livepatch_010_0", "livepatch_10_1"]);
+    }
+
+    #[test]
+    fn function_dir_needs_name_and_position() {
+        let ok = parse_function_dir(Path::new("/x/cmdline_proc_show,1")).unwrap();
+        assert_eq!(ok, PatchedFunction { name: "cmdline_proc_show".into(), sympos: 1 });
+        for bad in ["/x/noposition", "/x/,1", "/x/f,abc", "/x/f,-1"] {
+            assert!(parse_function_dir(Path::new(bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The per-task scan behind `blocking`.
+//!
+//! A thread blocks the transition iff its `patch_state` is >= 0 and differs
+//! from the target state. The scan walks `/proc/*/task/*` (the leader's
+//! `/proc/<pid>/patch_state` hides the other threads) in one pass, reading
+//! only `patch_state` for every thread into a stack buffer, so its memory
+//! does not grow with the number of non-blocking threads. Only blockers get
+//! their `stat`, `cmdline` and `stack` read.
+//!
+//! Threads exit while we scan: ENOENT/ESRCH anywhere means "gone" and the
+//! thread is skipped and counted. EACCES/EPERM (not root, `hidepid`) is
+//! counted as unreadable, which makes the result incomplete: the caller must
+//! never present an incomplete scan as "nothing blocks".
+
+use super::stack::{self, PatchedSymbol};
+use super::{malformed, SysRoot};
+use crate::error::{is_gone, is_permission_denied, Error, Result};
+use crate::report::{BlockingThread, Verbose, Warning};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub struct ScanOptions {
+    /// The `patch_state` every task must reach.
+    pub target: u8,
+    pub with_cmdline: bool,
+    pub with_stack: bool,
+    /// Functions of the transitioning patch, for the culprit search.
+    pub patched: Vec<PatchedSymbol>,
+    pub patch_module: String,
+}
+
+#[derive(Debug, Default)]
+pub struct ScanResult {
+    pub scanned: u64,
+    pub unreadable: u64,
+    pub vanished: u64,
+    pub threads: Vec<BlockingThread>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Counts of one kind of trouble, and one example path.
+#[derive(Default)]
+struct Tally {
+    count: u64,
+    example: Option<PathBuf>,
+}
+
+impl Tally {
+    fn add(&mut self, path: &Path) {
+        self.count += 1;
+        if self.example.is_none() {
+            self.example = Some(path.to_path_buf());
+        }
+    }
+    fn warning(self, code: &str, message: String) -> Option<Warning> {
+        (self.count > 0).then(|| Warning {
+            code: code.to_string(),
+            message,
+            path: self.example.map(|p| p.display().to_string()),
+            count: self.count,
+        })
+    }
+}
+
+pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
+    let proc_dir = sys.proc_dir();
+    let mut result = ScanResult::default();
+    let mut denied = Tally::default();
+    let mut failed = Tally::default();
+    let mut detail_denied = Tally::default();
+
+    let entries = std::fs::read_dir(&proc_dir).map_err(|e| Error::read(&proc_dir, e))?;
+    let mut path = proc_dir.clone();
+    let mut buf = [0u8; 16];
+    let mut blockers: Vec<(i32, i32, i8)> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::read(&proc_dir, e))?;
+        let Some(pid) = numeric_name(&entry.file_name()) else { continue };
+        path.push(entry.file_name());
+        path.push("task");
+        match std::fs::read_dir(&path) {
+            Ok(tasks) => {
+                for task in tasks {
+                    let Ok(task) = task else {
+                        // The process exited while its task list was read.
+                        result.vanished += 1;
+                        break;
+                    };
+                    let Some(tid) = numeric_name(&task.file_name()) else { continue };
+                    path.push(task.file_name());
+                    path.push("patch_state");
+                    match read_into(&path, &mut buf) {
+                        Ok(len) => {
+                            result.scanned += 1;
+                            let state = parse_patch_state(&path, &buf[..len])?;
+                            if state >= 0 && state as u8 != opts.target {
+                                blockers.push((pid, tid, state));
+                            }
+                        }
+                        Err(e) if is_gone(&e) => result.vanished += 1,
+                        Err(e) if is_permission_denied(&e) => denied.add(&path),
+                        Err(_) => failed.add(&path),
+                    }
+                    path.pop();
+                    path.pop();
+                }
+            }
+            Err(e) if is_gone(&e) => result.vanished += 1,
+            Err(e) if is_permission_denied(&e) => denied.add(&path),
+            Err(_) => failed.add(&path),
+        }
+        path.pop();
+        path.pop();
+    }
+
+    blockers.sort_unstable();
+    for (pid, tid, patch_state) in blockers {
+        match describe(&proc_dir, pid, tid, patch_state, opts, &mut detail_denied) {
+            Some(thread) => result.threads.push(thread),
+            None => result.vanished += 1,
+        }
+    }
+
+    result.unreadable = denied.count + failed.count;
+    result.warnings.extend(denied.warning(
+        "permission_denied",
+        "patch_state of some threads could not be read (root is needed); blockers among them are not listed"
+            .to_string(),
+    ));
+    result.warnings.extend(failed.warning(
+        "read_failed",
+        "patch_state of some threads could not be read; blockers among them are not listed".to_string(),
+    ));
+    result.warnings.extend(detail_denied.warning(
+        "permission_denied",
+        "details (stat, stack) of some blocking threads could not be read".to_string(),
+    ));
+    Ok(result)
+}
+
+/// Reads the details of one blocking thread; `None` if it exited meanwhile.
+fn describe(
+    proc_dir: &Path,
+    pid: i32,
+    tid: i32,
+    patch_state: i8,
+    opts: &ScanOptions,
+    denied: &mut Tally,
+) -> Option<BlockingThread> {
+    let task_dir = proc_dir.join(pid.to_string()).join("task").join(tid.to_string());
+    let stat = procfs::process::Process::new_with_root(proc_dir.join(pid.to_string()))
+        .and_then(|process| process.task_from_tid(tid))
+        .and_then(|task| task.stat());
+    let (comm, kernel_thread, state) = match stat {
+        Ok(stat) => (
+            Some(stat.comm),
+            Some(stat.flags & PF_KTHREAD != 0),
+            Some(stat.state.to_string()),
+        ),
+        Err(procfs::ProcError::NotFound(_)) => return None,
+        Err(_) => {
+            denied.add(&task_dir.join("stat"));
+            (None, None, None)
+        }
+    };
+
+    let stack_text = match std::fs::read(task_dir.join("stack")) {
+        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if is_gone(&e) => return None,
+        Err(_) => {
+            denied.add(&task_dir.join("stack"));
+            None
+        }
+    };
+    let frames = stack_text.as_deref().map(stack::parse_stack);
+    let culprits = frames.as_deref().map(|f| stack::culprits(f, &opts.patched, &opts.patch_module));
+
+    let cmdline = if !opts.with_cmdline {
+        Verbose::Absent
+    } else if kernel_thread == Some(true) {
+        Verbose::Known(None)
+    } else {
+        match std::fs::read(task_dir.join("cmdline")) {
+            Ok(bytes) => Verbose::Known(split_cmdline(&bytes)),
+            Err(e) if is_gone(&e) => return None,
+            Err(_) => Verbose::Known(None),
+        }
+    };
+    let stack = if opts.with_stack { Verbose::Known(frames) } else { Verbose::Absent };
+
+    Some(BlockingThread { pid, tid, comm, kernel_thread, state, patch_state, culprits, cmdline, stack })
+}
+
+/// PF_KTHREAD in a task's `stat` flags (include/linux/sched.h).
+const PF_KTHREAD: u32 = 0x0020_0000;
+
+/// NUL-separated arguments; `None` when empty (kernel threads, zombies).
+fn split_cmdline(bytes: &[u8]) -> Option<Vec<String>> {
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if bytes.is_empty() {
+        return None;
+    }
+    Some(bytes.split(|&b| b == 0).map(|arg| String::from_utf8_lossy(arg).into_owned()).collect())
+}
+
+fn numeric_name(name: &std::ffi::OsStr) -> Option<i32> {
+    let name = name.to_str()?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    name.parse().ok()
+}
+
+/// Reads a small file into `buf`, returning how much was read.
+fn read_into(path: &Path, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut file = std::fs::File::open(path)?;
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read(&mut buf[len..])? {
+            0 => break,
+            n => len += n,
+        }
+    }
+    Ok(len)
+}
+
+fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
+    match bytes {
+        b"-1\n" | b"-1" => Ok(-1),
+        b"0\n" | b"0" => Ok(0),
+        b"1\n" | b"1" => Ok(1),
+        _ => Err(malformed(path, &String::from_utf8_lossy(bytes), "-1, 0 or 1")),
+    }
+}
+
+/// Whether `/proc` is mounted with `hidepid` (other users' processes hidden
+/// from non-root), from `<root>/proc/self/mountinfo`.
+pub fn proc_hides_pids(sys: &SysRoot) -> bool {
+    let Ok(text) = std::fs::read_to_string(sys.proc_dir().join("self/mountinfo")) else { return false };
+    text.lines().any(|line| {
+        let Some((left, right)) = line.split_once(" - ") else { return false };
+        let mount_point = left.split(' ').nth(4);
+        let mut right = right.split(' ');
+        let fs_type = right.next();
+        let super_options = right.nth(1).unwrap_or("");
+        mount_point == Some("/proc")
+            && fs_type == Some("proc")
+            && super_options.split(',').any(|o| {
+                matches!(o, "hidepid=1" | "hidepid=2" | "hidepid=noaccess" | "hidepid=invisible" | "hidepid=ptraceable")
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_state_values() {
+        let p = Path::new("/x");
+        assert_eq!(parse_patch_state(p, b"-1\n").unwrap(), -1);
+        assert_eq!(parse_patch_state(p, b"1\n").unwrap(), 1);
+        assert!(parse_patch_state(p, b"2\n").is_err());
+        assert!(parse_patch_state(p, b"").is_err());
+        assert!(parse_patch_state(p, b" 1\n").is_err());
+    }
+
+    #[test]
+    fn cmdline_splits_on_nul() {
+        assert_eq!(split_cmdline(b"sleep\x0010\x00"), Some(vec!["sleep".into(), "10".into()]));
+        assert_eq!(split_cmdline(b""), None);
+        assert_eq!(split_cmdline(b"a b\x00\xff"), Some(vec!["a b".into(), "\u{fffd}".into()]));
+    }
+}
