@@ -97,7 +97,7 @@ fn read_objects(dir: &Path) -> Result<Vec<PatchedObject>> {
 }
 
 /// `<func>,<sympos>` as the kernel names function directories.
-fn parse_function_dir(path: &Path) -> Result<PatchedFunction> {
+pub fn parse_function_dir(path: &Path) -> Result<PatchedFunction> {
     let dir_name = file_name(path);
     let (name, pos) = dir_name
         .rsplit_once(',')

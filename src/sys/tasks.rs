@@ -195,7 +195,7 @@ fn describe(
 const PF_KTHREAD: u32 = 0x0020_0000;
 
 /// NUL-separated arguments; `None` when empty (kernel threads, zombies).
-fn split_cmdline(bytes: &[u8]) -> Option<Vec<String>> {
+pub fn split_cmdline(bytes: &[u8]) -> Option<Vec<String>> {
     let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
     if bytes.is_empty() {
         return None;
@@ -224,7 +224,7 @@ fn read_into(path: &Path, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(len)
 }
 
-fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
+pub fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
     match bytes {
         b"-1\n" | b"-1" => Ok(-1),
         b"0\n" | b"0" => Ok(0),
@@ -237,13 +237,19 @@ fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
 /// from non-root), from `<root>/proc/self/mountinfo`.
 pub fn proc_hides_pids(sys: &SysRoot) -> bool {
     let Ok(text) = std::fs::read_to_string(sys.proc_dir().join("self/mountinfo")) else { return false };
+    mountinfo_hides_pids(&text, "/proc")
+}
+
+/// Whether a `proc` mount at `mount_point` in this mountinfo text has a
+/// `hidepid` option that hides processes.
+pub fn mountinfo_hides_pids(text: &str, mount_point: &str) -> bool {
     text.lines().any(|line| {
         let Some((left, right)) = line.split_once(" - ") else { return false };
-        let mount_point = left.split(' ').nth(4);
+        let point = left.split(' ').nth(4);
         let mut right = right.split(' ');
         let fs_type = right.next();
         let super_options = right.nth(1).unwrap_or("");
-        mount_point == Some("/proc")
+        point == Some(mount_point)
             && fs_type == Some("proc")
             && super_options.split(',').any(|o| {
                 matches!(o, "hidepid=1" | "hidepid=2" | "hidepid=noaccess" | "hidepid=invisible" | "hidepid=ptraceable")
