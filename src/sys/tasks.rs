@@ -68,6 +68,7 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
     let mut denied = Tally::default();
     let mut failed = Tally::default();
     let mut detail_denied = Tally::default();
+    let mut detail_malformed = Tally::default();
 
     let entries = std::fs::read_dir(&proc_dir).map_err(|e| Error::read(&proc_dir, e))?;
     let mut path = proc_dir.clone();
@@ -115,7 +116,7 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
 
     blockers.sort_unstable();
     for (pid, tid, patch_state) in blockers {
-        match describe(&proc_dir, pid, tid, patch_state, opts, &mut detail_denied) {
+        match describe(&proc_dir, pid, tid, patch_state, opts, &mut detail_denied, &mut detail_malformed) {
             Some(thread) => result.threads.push(thread),
             None => result.vanished += 1,
         }
@@ -135,6 +136,10 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
         "permission_denied",
         "details (stat, stack) of some blocking threads could not be read".to_string(),
     ));
+    result.warnings.extend(detail_malformed.warning(
+        "read_failed",
+        "stat of some blocking threads is not in the kernel's format; their comm and state are unknown".to_string(),
+    ));
     Ok(result)
 }
 
@@ -146,20 +151,21 @@ fn describe(
     patch_state: i8,
     opts: &ScanOptions,
     denied: &mut Tally,
+    malformed: &mut Tally,
 ) -> Option<BlockingThread> {
     let task_dir = proc_dir.join(pid.to_string()).join("task").join(tid.to_string());
-    let stat = procfs::process::Process::new_with_root(proc_dir.join(pid.to_string()))
-        .and_then(|process| process.task_from_tid(tid))
-        .and_then(|task| task.stat());
-    let (comm, kernel_thread, state) = match stat {
-        Ok(stat) => (
-            Some(stat.comm),
-            Some(stat.flags & PF_KTHREAD != 0),
-            Some(stat.state.to_string()),
-        ),
-        Err(procfs::ProcError::NotFound(_)) => return None,
+    let stat_path = task_dir.join("stat");
+    let (comm, kernel_thread, state) = match std::fs::read(&stat_path) {
+        Ok(bytes) => match parse_stat(&bytes) {
+            Some(stat) => (Some(stat.comm), Some(stat.flags & PF_KTHREAD != 0), Some(stat.state.to_string())),
+            None => {
+                malformed.add(&stat_path);
+                (None, None, None)
+            }
+        },
+        Err(e) if is_gone(&e) => return None,
         Err(_) => {
-            denied.add(&task_dir.join("stat"));
+            denied.add(&stat_path);
             (None, None, None)
         }
     };
@@ -189,6 +195,36 @@ fn describe(
     let stack = if opts.with_stack { Verbose::Known(frames) } else { Verbose::Absent };
 
     Some(BlockingThread { pid, tid, comm, kernel_thread, state, patch_state, culprits, cmdline, stack })
+}
+
+/// The fields of `/proc/<pid>/task/<tid>/stat` that klp reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskStat {
+    pub comm: String,
+    pub state: char,
+    pub flags: u32,
+}
+
+/// Parses `pid (comm) state ppid pgrp session tty_nr tpgid flags ...`.
+/// `comm` may hold spaces, parentheses and non-UTF-8 bytes, so it runs from
+/// the first `(` to the last `)`. `None` for anything else: a root's files
+/// are input, and a malformed one must not crash the scan.
+pub fn parse_stat(bytes: &[u8]) -> Option<TaskStat> {
+    let open = bytes.iter().position(|&b| b == b'(')?;
+    let close = bytes.iter().rposition(|&b| b == b')')?;
+    if close < open || open < 2 || bytes[open - 1] != b' ' || !bytes[..open - 1].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let comm = String::from_utf8_lossy(&bytes[open + 1..close]).into_owned();
+    let rest = std::str::from_utf8(bytes[close + 1..].strip_prefix(b" ")?).ok()?;
+    let mut fields = rest.split(' ');
+    let state = match fields.next()?.as_bytes() {
+        &[c] if c.is_ascii_alphabetic() => char::from(c),
+        _ => return None,
+    };
+    // ppid, pgrp, session, tty_nr, tpgid, then flags.
+    let flags = fields.nth(5)?.parse().ok()?;
+    Some(TaskStat { comm, state, flags })
 }
 
 /// PF_KTHREAD in a task's `stat` flags (include/linux/sched.h).
@@ -269,6 +305,17 @@ mod tests {
         assert!(parse_patch_state(p, b"2\n").is_err());
         assert!(parse_patch_state(p, b"").is_err());
         assert!(parse_patch_state(p, b" 1\n").is_err());
+    }
+
+    #[test]
+    fn stat_fields_and_malformed_stat() {
+        let stat = parse_stat(b"77 (a) b) (c) D 2 0 0 0 -1 2129984 0 0\n").unwrap();
+        assert_eq!(stat, TaskStat { comm: "a) b) (c".into(), state: 'D', flags: 2129984 });
+        let odd = parse_stat(b"5 (\xff\xfe) S 1 1 1 0 -1 64 0\n").unwrap();
+        assert_eq!(odd.comm, "\u{fffd}\u{fffd}");
+        for bad in [&b"5 (x)"[..], b"(x) S 1 2", b") 5 (x S", b"5 (x) S 1 2 3", b"x5 (y) S 1 2 3 4 5 6", b"5 (x) SS 1 2 3 4 5 6", b""] {
+            assert_eq!(parse_stat(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

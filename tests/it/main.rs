@@ -11,3 +11,4 @@ mod errors;
 mod generated;
 mod patches;
 mod status;
+mod hardening;
