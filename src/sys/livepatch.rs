@@ -145,7 +145,13 @@ pub fn sort_patches(patches: &mut [Patch]) -> crate::report::PatchOrder {
 }
 
 /// Compares names with digit runs as numbers: `livepatch_9_x` < `livepatch_10_x`.
+/// Names equal but for leading zeros (`p_01`, `p_1`) fall back to byte order,
+/// so the result never depends on the order the directory was listed in.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    numeric_cmp(a, b).then_with(|| a.cmp(b))
+}
+
+fn numeric_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
     loop {
@@ -203,6 +209,19 @@ mod tests {
         let mut names = vec!["livepatch_10_1", "livepatch_9_1", "livepatch_1_1", "a", "livepatch_010_0"];
         names.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(names, ["a", "livepatch_1_1", "livepatch_9_1", "livepatch_010_0", "livepatch_10_1"]);
+    }
+
+    #[test]
+    fn natural_order_is_total_with_leading_zeros() {
+        use std::cmp::Ordering;
+        assert_eq!(natural_cmp("p_01", "p_1"), Ordering::Less);
+        assert_eq!(natural_cmp("p_1", "p_01"), Ordering::Greater);
+        assert_eq!(natural_cmp("p_1", "p_1"), Ordering::Equal);
+        let mut forward = vec!["p_1", "p_01", "p_001"];
+        let mut backward = vec!["p_001", "p_1", "p_01"];
+        forward.sort_by(|a, b| natural_cmp(a, b));
+        backward.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(forward, backward, "listing order does not leak into the output");
     }
 
     #[test]
