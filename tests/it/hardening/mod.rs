@@ -6,3 +6,5 @@
 //! suite (`tests/hardening/run.sh`) runs them with `--include-ignored`.
 
 mod robustness;
+mod corpus;
+pub mod invariants;

@@ -1,0 +1,229 @@
+//! The contract of every parser of outside input, as one check per parser
+//! taking raw bytes. Shared word for word by the fuzz targets
+//! (`fuzz/fuzz_targets/*.rs` include this file) and by the corpus replay and
+//! property tests, so a fuzz finding and a CI failure mean the same thing.
+//!
+//! Each check panics when the parser panics or breaks its invariant.
+#![allow(dead_code)]
+
+use klp::sys::{livepatch, stack, tasks};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// (fuzz target name, check) for every parser; the corpus lives in
+/// `fuzz/corpus/<name>/`.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("sys_value", sys_value),
+    ("function_dir", function_dir),
+    ("patch_name_order", patch_name_order),
+    ("stack", stack_trace),
+    ("patch_state", patch_state),
+    ("cmdline", cmdline),
+    ("task_stat", task_stat),
+    ("mountinfo", mountinfo),
+];
+
+/// Kernel attribute files are read lossily (`sys::read_small`), so parsers
+/// see what this gives.
+fn text(data: &[u8]) -> String {
+    String::from_utf8_lossy(data).into_owned()
+}
+
+/// `enabled`, `transition`, `replace`, `stack_order`, `patched`, `tainted`:
+/// accepted values read back as themselves; rejections are
+/// `malformed_value` errors naming the file, with a bounded excerpt.
+pub fn sys_value(data: &[u8]) {
+    let path = Path::new("/r/sys/kernel/livepatch/p/enabled");
+    let text = text(data);
+    let value = text.strip_suffix('\n').unwrap_or(&text);
+    match klp::sys::parse_int::<i64>(path, &text, "an integer") {
+        Ok(n) => assert_eq!(value.parse::<i64>().ok(), Some(n)),
+        Err(err) => {
+            assert_eq!(err.code(), "malformed_value");
+            assert_eq!(err.path(), Some(path));
+            let details = err.details().expect("malformed values carry details");
+            let shown = details["content"].as_str().unwrap();
+            assert!(shown.chars().count() <= 65, "excerpt bounded: {shown:?}");
+            assert!(text.starts_with(shown.trim_end_matches('…')));
+            let _ = err.to_string();
+        }
+    }
+    for n in [klp::sys::parse_int::<u64>(path, &text, "u64").ok().map(i128::from), klp::sys::parse_int::<u32>(path, &text, "u32").ok().map(i128::from)]
+        .into_iter()
+        .flatten()
+    {
+        assert!(n >= 0);
+        assert_eq!(value.parse::<i128>().ok(), Some(n));
+    }
+    let as_int = klp::sys::parse_int::<i64>(path, &text, "0 or 1").ok();
+    match klp::sys::parse_bool(path, &text) {
+        Ok(flag) => assert_eq!(as_int, Some(i64::from(flag))),
+        Err(err) => {
+            assert!(!matches!(as_int, Some(0 | 1)), "{text:?} is a valid flag");
+            assert_eq!(err.code(), "malformed_value");
+        }
+    }
+}
+
+/// `<function>,<sympos>` directory names: a parsed name is non-empty and,
+/// with its position, spells the directory name.
+pub fn function_dir(data: &[u8]) {
+    let path = Path::new("/r/sys/kernel/livepatch/p/vmlinux").join(OsStr::from_bytes(data));
+    let dir_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match livepatch::parse_function_dir(&path) {
+        Ok(f) => {
+            assert!(!f.name.is_empty());
+            let rest = dir_name.strip_prefix(f.name.as_str()).and_then(|r| r.strip_prefix(',')).expect("name,position");
+            assert!(!rest.contains(','), "split at the last comma");
+            assert_eq!(rest.parse::<u32>().ok(), Some(f.sympos));
+        }
+        Err(err) => assert_eq!(err.code(), "malformed_value"),
+    }
+}
+
+/// Patch directory names sort in a total order: antisymmetric, transitive,
+/// equal only when identical, so the output order never depends on the
+/// order the directory was listed in. Input: names separated by newlines.
+pub fn patch_name_order(data: &[u8]) {
+    let text = text(data);
+    let names: Vec<&str> = text.split('\n').take(4).collect();
+    for a in &names {
+        for b in &names {
+            let ab = livepatch::natural_cmp(a, b);
+            assert_eq!(ab, livepatch::natural_cmp(b, a).reverse(), "antisymmetric: {a:?} {b:?}");
+            assert_eq!(ab == std::cmp::Ordering::Equal, a == b, "equal only if identical: {a:?} {b:?}");
+            for c in &names {
+                if ab.is_le() && livepatch::natural_cmp(b, c).is_le() {
+                    assert!(livepatch::natural_cmp(a, c).is_le(), "transitive: {a:?} <= {b:?} <= {c:?}");
+                }
+            }
+        }
+    }
+}
+
+/// The patched functions the culprit checks use: the stuck scenario's, plus
+/// the first frame's own function so that random stacks hit too.
+fn patched_set(frames: &[klp::report::StackFrame]) -> Vec<stack::PatchedSymbol> {
+    let mut set = vec![
+        stack::PatchedSymbol { object: "vmlinux".into(), function: "cmdline_proc_show".into() },
+        stack::PatchedSymbol { object: "klp_busy".into(), function: "busy_sleep".into() },
+    ];
+    if let Some(frame) = frames.first() {
+        if let Some(function) = &frame.function {
+            let object = frame.module.clone().unwrap_or_else(|| "vmlinux".into());
+            set.push(stack::PatchedSymbol { object, function: function.split('.').next().unwrap().into() });
+        }
+    }
+    set
+}
+
+pub const PATCH_MODULE: &str = "livepatch_2_150600_2_1";
+
+/// Stack traces: every non-blank line is kept as one frame, in order and
+/// verbatim (less trailing blanks); symbols and modules come from the line;
+/// culprits name only patched functions or code of the patch module.
+pub fn stack_trace(data: &[u8]) {
+    let text = text(data);
+    let frames = stack::parse_stack(&text);
+    // Lines as the kernel separates them: '\n', with a stray '\r' dropped.
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .filter(|l| l.chars().any(|c| !c.is_whitespace()))
+        .collect();
+    assert_eq!(frames.len(), lines.len(), "every line is a frame: {text:?}");
+    for (frame, line) in frames.iter().zip(&lines) {
+        assert_eq!(frame.text, line.trim_end());
+        if let Some(function) = &frame.function {
+            assert!(!function.is_empty() && !function.starts_with("0x"));
+            assert!(!function.contains(char::is_whitespace) && !function.contains('+'));
+            assert!(line.contains(function.as_str()));
+        }
+        if let Some(module) = &frame.module {
+            assert!(!module.is_empty());
+            assert!(line.trim_end().ends_with(&format!("[{module}]")));
+        }
+    }
+    let patched = patched_set(&frames);
+    let culprits = stack::culprits(&frames, &patched, PATCH_MODULE);
+    assert!(culprits.len() <= frames.len());
+    let mut next_frame = 0;
+    for culprit in &culprits {
+        let at = frames[next_frame..].iter().position(|f| f.text == culprit.frame).expect("culprits in frame order") + next_frame;
+        next_frame = at + 1;
+        let frame = &frames[at];
+        let from_patch = patched.iter().any(|p| p.object == culprit.object && p.function == culprit.function);
+        let in_module = culprit.object == PATCH_MODULE
+            && frame.module.as_deref() == Some(PATCH_MODULE)
+            && frame.function.as_deref() == Some(culprit.function.as_str());
+        assert!(from_patch || in_module, "culprit {culprit:?} is neither patched nor in the patch module");
+        if from_patch {
+            let base = frame.function.as_deref().unwrap().split('.').next().unwrap();
+            assert_eq!(base, culprit.function);
+        }
+    }
+    for frame in &frames {
+        let named = frame.function.as_ref().is_some_and(|f| {
+            let base = f.split('.').next().unwrap();
+            let object = frame.module.as_deref().unwrap_or("vmlinux");
+            patched.iter().any(|p| p.function == base && p.object == object)
+        });
+        if named || frame.module.as_deref() == Some(PATCH_MODULE) && frame.function.is_some() {
+            assert!(culprits.iter().any(|c| c.frame == frame.text), "frame {frame:?} holds a patched function but is no culprit");
+        }
+    }
+}
+
+/// `patch_state`: exactly -1, 0 or 1 with an optional newline; else an error.
+pub fn patch_state(data: &[u8]) {
+    let path = Path::new("/r/proc/1/task/1/patch_state");
+    let expected = match data {
+        b"-1" | b"-1\n" => Some(-1),
+        b"0" | b"0\n" => Some(0),
+        b"1" | b"1\n" => Some(1),
+        _ => None,
+    };
+    match tasks::parse_patch_state(path, data) {
+        Ok(state) => assert_eq!(Some(state), expected),
+        Err(err) => {
+            assert_eq!(expected, None);
+            assert_eq!(err.code(), "malformed_value");
+        }
+    }
+}
+
+/// `cmdline`: NUL-separated arguments, none lost or invented.
+pub fn cmdline(data: &[u8]) {
+    let args = tasks::split_cmdline(data);
+    let body = data.strip_suffix(&[0]).unwrap_or(data);
+    match args {
+        None => assert!(body.is_empty()),
+        Some(args) => {
+            assert_eq!(args.len(), body.iter().filter(|&&b| b == 0).count() + 1);
+            assert_eq!(args.join("\0"), String::from_utf8_lossy(body));
+        }
+    }
+}
+
+/// `stat`: comm is what lies between the first `(` and the last `)`.
+pub fn task_stat(data: &[u8]) {
+    if let Some(stat) = tasks::parse_stat(data) {
+        let open = data.iter().position(|&b| b == b'(').unwrap();
+        let close = data.iter().rposition(|&b| b == b')').unwrap();
+        assert_eq!(stat.comm, String::from_utf8_lossy(&data[open + 1..close]));
+        assert!(stat.state.is_ascii_alphabetic());
+        let after = format!(") {} ", stat.state);
+        assert!(data[close..].starts_with(after.as_bytes()));
+    }
+}
+
+/// `mountinfo`: first line is the mount point asked about, the rest the
+/// file. hidepid is only ever reported from a proc line at that point.
+pub fn mountinfo(data: &[u8]) {
+    let text = text(data);
+    let (mount_point, body) = text.split_once('\n').unwrap_or(("/proc", text.as_str()));
+    if tasks::mountinfo_hides_pids(body, mount_point) {
+        assert!(body.lines().any(|l| l.contains(" - proc ") && l.contains("hidepid=") && l.contains(mount_point)));
+    }
+}
