@@ -8,3 +8,4 @@
 mod robustness;
 mod corpus;
 pub mod invariants;
+mod props;
