@@ -67,6 +67,7 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
     let mut result = ScanResult::default();
     let mut denied = Tally::default();
     let mut failed = Tally::default();
+    let mut missing = Tally::default();
     let mut detail_denied = Tally::default();
     let mut detail_malformed = Tally::default();
 
@@ -98,6 +99,19 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
                                 blockers.push((pid, tid, state));
                             }
                         }
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            // Every task has patch_state on a kernel with live
+                            // patching: if the task is still there, this proc
+                            // lacks it (a --root mixing kernels), and the task
+                            // must not pass for one that exited.
+                            path.pop();
+                            if path.exists() {
+                                missing.add(&path.join("patch_state"));
+                            } else {
+                                result.vanished += 1;
+                            }
+                            path.push("patch_state");
+                        }
                         Err(e) if is_gone(&e) => result.vanished += 1,
                         Err(e) if is_permission_denied(&e) => denied.add(&path),
                         Err(_) => failed.add(&path),
@@ -122,7 +136,7 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
         }
     }
 
-    result.unreadable = denied.count + failed.count;
+    result.unreadable = denied.count + failed.count + missing.count;
     result.warnings.extend(denied.warning(
         "permission_denied",
         "patch_state of some threads could not be read (root is needed); blockers among them are not listed"
@@ -131,6 +145,12 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
     result.warnings.extend(failed.warning(
         "read_failed",
         "patch_state of some threads could not be read; blockers among them are not listed".to_string(),
+    ));
+    result.warnings.extend(missing.warning(
+        "read_failed",
+        "patch_state is missing for some existing threads (is this proc from a kernel without live patching?); \
+         blockers among them are not listed"
+            .to_string(),
     ));
     result.warnings.extend(detail_denied.warning(
         "permission_denied",

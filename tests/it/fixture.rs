@@ -265,10 +265,14 @@ impl Task {
     fn write(&self, proc_dir: &Path) {
         let process_dir = proc_dir.join(self.pid.to_string());
         let dir = process_dir.join("task").join(self.tid.to_string());
-        mkdir(&dir);
         if self.vanished {
+            // Still listed, but nothing behind the name: what a scan sees of
+            // a thread that exits between readdir and open.
+            mkdir(&process_dir.join("task"));
+            std::os::unix::fs::symlink("exited", &dir).expect("symlink");
             return;
         }
+        mkdir(&dir);
         let stat = stat_line(self.pid, self.tid, &self.comm, self.state, self.kernel_thread);
         write(&dir.join("stat"), stat.clone());
         write(&dir.join("comm"), format!("{}\n", self.comm));

@@ -35,3 +35,25 @@ fn odd_comm_in_stat_is_kept() {
     assert_eq!(doc["threads"][0]["kernel_thread"], false);
     assert!(doc["warnings"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn missing_patch_state_of_a_live_thread_is_unreadable_not_vanished() {
+    // A root whose proc lacks patch_state (a kernel without live patching)
+    // while its sysfs shows a transition: no thread may pass as gone.
+    let tree = Fixture::new()
+        .patch(Patch::new("lp").transition(true).object(Object::new("vmlinux").function("f", 1)))
+        .task(Task::user(5, 5, "x", &["x"]).patch_state(0))
+        .task(Task::user(5, 6, "x", &["x"]).patch_state(0))
+        .task(Task::user(7, 7, "y", &["y"]).vanished())
+        .build();
+    std::fs::remove_file(tree.join("proc/5/task/6/patch_state")).unwrap();
+    let doc = klp(&["blocking"]).root(&tree).run().json(0);
+    assert_eq!((doc["threads_scanned"].as_u64(), doc["threads_unreadable"].as_u64(), doc["threads_vanished"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(doc["complete"], false);
+    assert_eq!(doc["threads"][0]["tid"], 5);
+    let warning = &doc["warnings"][0];
+    assert_eq!(warning["code"], "read_failed");
+    assert!(warning["path"].as_str().unwrap().ends_with("proc/5/task/6/patch_state"), "{warning}");
+    let text = klp(&["--format", "text", "blocking"]).root(&tree).run();
+    assert_eq!(text.code, 1, "text mode: incomplete is an exit status");
+}
