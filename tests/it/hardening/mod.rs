@@ -9,3 +9,4 @@ mod robustness;
 mod corpus;
 pub mod invariants;
 mod props;
+mod race;
