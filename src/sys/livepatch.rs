@@ -34,8 +34,13 @@ pub fn read_patches(sys: &SysRoot, with_objects: bool) -> Result<Option<Vec<Patc
     for entry in entries {
         let entry = entry.map_err(|e| Error::read(&dir, e))?;
         let path = entry.path();
-        if !path.is_dir() {
-            continue;
+        // A patch that cannot be stat'ed must fail the command, not vanish
+        // from it: "no patches" would be a wrong answer.
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => continue,
+            Err(e) if is_gone(&e) => continue,
+            Err(e) => return Err(Error::read(&path, e)),
         }
         if let Some(patch) = read_patch(&path, with_objects)? {
             patches.push(patch);
@@ -121,8 +126,11 @@ fn subdirs(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut dirs = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::read(dir, e))?;
-        if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-            dirs.push(entry.path());
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dirs.push(entry.path()),
+            Ok(_) => {}
+            Err(e) if is_gone(&e) => {}
+            Err(e) => return Err(Error::read(&entry.path(), e)),
         }
     }
     dirs.sort();

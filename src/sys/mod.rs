@@ -25,8 +25,10 @@ pub struct SysRoot {
 
 impl SysRoot {
     pub fn new(root: &Path) -> Result<Self> {
-        if !root.is_dir() {
-            return Err(Error::RootNotFound { path: root.to_path_buf() });
+        match std::fs::metadata(root) {
+            Ok(meta) if meta.is_dir() => {}
+            Err(e) if !is_gone(&e) => return Err(Error::read(root, e)),
+            _ => return Err(Error::RootNotFound { path: root.to_path_buf() }),
         }
         Ok(SysRoot { root: root.to_path_buf() })
     }

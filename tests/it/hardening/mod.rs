@@ -10,3 +10,4 @@ mod corpus;
 pub mod invariants;
 mod props;
 mod race;
+mod privileges;
