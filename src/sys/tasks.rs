@@ -292,8 +292,20 @@ pub fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
 /// Whether `/proc` is mounted with `hidepid` (other users' processes hidden
 /// from non-root), from `<root>/proc/self/mountinfo`.
 pub fn proc_hides_pids(sys: &SysRoot) -> bool {
-    let Ok(text) = std::fs::read_to_string(sys.proc_dir().join("self/mountinfo")) else { return false };
-    mountinfo_hides_pids(&text, "/proc")
+    let proc_dir = sys.proc_dir();
+    let Ok(text) = std::fs::read_to_string(proc_dir.join("self/mountinfo")) else { return false };
+    // The mount that serves <root>/proc, wherever that is (`--root` may
+    // hold its own proc mount); mountinfo escapes blanks and backslashes
+    // in mount points as octal.
+    let mount_point = std::fs::canonicalize(&proc_dir).unwrap_or(proc_dir);
+    let mut escaped = String::new();
+    for c in mount_point.to_string_lossy().chars() {
+        match c {
+            ' ' | '\t' | '\n' | '\\' => escaped.push_str(&format!("\\{:03o}", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    mountinfo_hides_pids(&text, &escaped)
 }
 
 /// Whether a `proc` mount at `mount_point` in this mountinfo text has a

@@ -94,9 +94,10 @@ impl Fixture {
         self
     }
 
-    /// `/proc/self/mountinfo` line for /proc with these super options.
+    /// `/proc/self/mountinfo` with the host's /proc and the root's own proc
+    /// (`ROOT/proc`, as klp looks for it) mounted with these super options.
     pub fn proc_mount_options(mut self, options: &str) -> Self {
-        self.mountinfo = Some(format!("22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc {options}\n"));
+        self.mountinfo = Some(options.to_string());
         self
     }
 
@@ -110,8 +111,14 @@ impl Fixture {
         if let Some(mask) = self.taint_mask {
             write(&proc_dir.join("sys/kernel/tainted"), format!("{mask}\n"));
         }
-        if let Some(mountinfo) = &self.mountinfo {
-            write(&proc_dir.join("self/mountinfo"), mountinfo.clone());
+        if let Some(options) = &self.mountinfo {
+            let point = fs::canonicalize(root).expect("canonical root").join("proc");
+            let mountinfo = format!(
+                "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n\
+                 90 1 0:50 / {} rw,nosuid,nodev,noexec,relatime shared:40 - proc proc {options}\n",
+                point.display()
+            );
+            write(&proc_dir.join("self/mountinfo"), mountinfo);
         }
         if self.livepatch_supported {
             let lp = root.join("sys/kernel/livepatch");

@@ -111,3 +111,75 @@ fn unreadable_root_is_named() {
     assert_eq!(doc["error"]["code"], "permission_denied", "not 'root_not_found': {doc}");
     assert_eq!(doc["error"]["path"].as_str(), root.to_str());
 }
+
+/// Runs `klp ARGS` (as nobody when `unprivileged`) in a private mount
+/// namespace where a fresh proc instance (this host's pid namespace) is
+/// mounted at `mount_point` with `hidepid=2`. Returns (exit code, document).
+fn klp_with_hidepid_proc(root: &Path, mount_point: &Path, unprivileged: bool, args: &[&str]) -> (i32, Value) {
+    let mut builder = klp(args).root_path(root);
+    if unprivileged {
+        builder = builder.unprivileged();
+    }
+    let mut command = builder.command();
+    let target = CString::new(mount_point.as_os_str().as_bytes()).unwrap();
+    // SAFETY: only async-signal-safe system calls between fork and exec,
+    // on strings allocated before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            let check = |rc: libc::c_int| if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) };
+            check(libc::unshare(libc::CLONE_NEWNS))?;
+            check(libc::mount(std::ptr::null(), c"/".as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()))?;
+            let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+            check(libc::mount(c"proc".as_ptr(), target.as_ptr(), c"proc".as_ptr(), flags, c"hidepid=2".as_ptr().cast()))
+        });
+    }
+    let output = command.output().unwrap_or_else(|e| {
+        panic!("cannot mount a private proc with hidepid=2 (needs root with CAP_SYS_ADMIN, unshare(CLONE_NEWNS) and mount(2)): {e}")
+    });
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout:?}"));
+    let schema = if doc.get("error").is_some() { "error" } else { args.iter().find(|a| crate::support::COMMANDS.contains(a)).unwrap() };
+    assert_valid(schema, &doc);
+    (output.status.code().unwrap(), doc)
+}
+
+fn has_warning(doc: &Value, code: &str) -> bool {
+    doc["warnings"].as_array().unwrap().iter().any(|w| w["code"] == code)
+}
+
+#[test]
+#[ignore = "mounts proc in a private mount namespace: run by tests/hardening/run.sh"]
+fn hidepid_proc_is_reported_as_incomplete_for_nobody() {
+    assert!(is_root(), "mounting proc needs root");
+    let tree = Fixture::new()
+        .patch(Patch::new("lp").transition(true).object(Object::new("vmlinux").function("cmdline_proc_show", 1)))
+        .build();
+    // Two layouts: ROOT/proc is itself the hidepid mount; ROOT/proc is a
+    // symlink to /proc, over which the hidepid instance is mounted.
+    let own = tree.join("proc");
+    std::fs::remove_dir_all(&own).unwrap();
+    std::fs::create_dir(&own).unwrap();
+    let linked = tempfile::tempdir().unwrap();
+    chmod(linked.path(), 0o755);
+    Fixture::new().patch(Patch::new("lp").transition(true)).write_to(linked.path());
+    std::fs::remove_dir_all(linked.path().join("proc")).unwrap();
+    std::os::unix::fs::symlink("/proc", linked.path().join("proc")).unwrap();
+
+    for (root, mount_point) in [(tree.path(), own.as_path()), (linked.path(), Path::new("/proc"))] {
+        let (code, doc) = klp_with_hidepid_proc(root, mount_point, true, &["-v", "blocking"]);
+        assert_eq!(code, 0, "{doc}");
+        assert_eq!((doc["state"].as_str(), doc["complete"].as_bool()), (Some("in_progress"), Some(false)), "{doc}");
+        assert!(has_warning(&doc, "hidepid"), "nobody must be told other users' threads are hidden: {doc}");
+        assert_eq!(doc["threads"], serde_json::json!([]));
+        // Root sees every process through hidepid: no hidepid warning.
+        let (code, doc) = klp_with_hidepid_proc(root, mount_point, false, &["-v", "blocking"]);
+        assert_eq!(code, 0, "{doc}");
+        assert!(!has_warning(&doc, "hidepid"), "{doc}");
+        assert!(doc["threads_scanned"].as_u64().unwrap() + doc["threads_unreadable"].as_u64().unwrap() > 10, "root sees the host's threads: {doc}");
+        // status and patches do not depend on proc's visibility.
+        let (code, doc) = klp_with_hidepid_proc(root, mount_point, true, &["status"]);
+        assert_eq!((code, doc["state"].as_str()), (0, Some("in_progress")), "{doc}");
+        let (code, doc) = klp_with_hidepid_proc(root, mount_point, true, &["--format", "json", "check"]);
+        assert_eq!((code, doc["state"].as_str()), (1, Some("in_progress")), "{doc}");
+    }
+}
