@@ -48,7 +48,7 @@ pub fn parse(changelog: &[ChangelogEntry]) -> Fixes {
     for entry in changelog {
         for item in items(&entry.text) {
             let cves: Vec<String> = cve_pattern().find_iter(&item).map(|m| m.as_str().to_ascii_uppercase()).collect();
-            let bugs = bug_pattern().find_iter(&item).map(|m| m.as_str().to_ascii_lowercase());
+            let bugs = bug_pattern().find_iter(&item).map(|m| normalize_bug(m.as_str()));
             if cves.is_empty() {
                 push_unique(&mut fixes.fixes, bugs);
             } else {
@@ -60,6 +60,12 @@ pub fn parse(changelog: &[ChangelogEntry]) -> Fixes {
     // A bug that some item ties to a CVE is that CVE's fix, not another one.
     fixes.fixes.retain(|bug| !cve_bugs.contains(bug));
     fixes
+}
+
+/// `BSC#1` -> `bsc#1`, `jsc#ped-1` -> `jsc#PED-1`: tracker lowercase, id as SUSE writes it.
+fn normalize_bug(reference: &str) -> String {
+    let (tracker, id) = reference.split_once('#').unwrap_or((reference, ""));
+    format!("{}#{}", tracker.to_ascii_lowercase(), id.to_ascii_uppercase())
 }
 
 fn push_unique(list: &mut Vec<String>, values: impl Iterator<Item = String>) {
