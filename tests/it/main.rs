@@ -10,5 +10,6 @@ mod check;
 mod errors;
 mod generated;
 mod patches;
+mod pkg;
 mod status;
 mod hardening;
