@@ -146,7 +146,7 @@ fn first_error_line(output: &Output) -> String {
 
 /// Parses what [`query_format`] produced; text outside records (rpm's
 /// "not owned" lines) is skipped.
-fn parse_records(stdout: &str) -> Vec<Installed> {
+pub fn parse_records(stdout: &str) -> Vec<Installed> {
     let mut records = Vec::new();
     for chunk in stdout.split(RECORD_START).skip(1) {
         let Some((record, _)) = chunk.split_once(RECORD_END) else { continue };

@@ -6,7 +6,9 @@
 //! Each check panics when the parser panics or breaks its invariant.
 #![allow(dead_code)]
 
+use klp::pkg::{changelog as pkg_changelog, lifecycle as pkg_lifecycle, naming, rpm, vercmp, zypper};
 use klp::sys::{livepatch, stack, tasks};
+use std::cmp::Ordering;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -22,6 +24,12 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("cmdline", cmdline),
     ("task_stat", task_stat),
     ("mountinfo", mountinfo),
+    ("rpm_vercmp", rpm_vercmp),
+    ("changelog", changelog),
+    ("rpm_records", rpm_records),
+    ("zypper_search", zypper_search),
+    ("lifecycle", lifecycle),
+    ("package_names", package_names),
 ];
 
 /// Kernel attribute files are read lossily (`sys::read_small`), so parsers
@@ -225,5 +233,145 @@ pub fn mountinfo(data: &[u8]) {
     let (mount_point, body) = text.split_once('\n').unwrap_or(("/proc", text.as_str()));
     if tasks::mountinfo_hides_pids(body, mount_point) {
         assert!(body.lines().any(|l| l.contains(" - proc ") && l.contains("hidepid=") && l.contains(mount_point)));
+    }
+}
+
+/// RPM version order (rpmvercmp) and editions: antisymmetric, transitive,
+/// reflexive; an edition prints back to what parses to it. Input: up to
+/// three versions separated by newlines.
+pub fn rpm_vercmp(data: &[u8]) {
+    let text = text(data);
+    let versions: Vec<&str> = text.split('\n').take(3).collect();
+    for a in &versions {
+        assert_eq!(vercmp::rpmvercmp(a, a), Ordering::Equal);
+        let edition = vercmp::Edition::parse(a);
+        // rpm allows no '-' in a version or release; such editions print back.
+        if !edition.version.contains('-') && !edition.version.contains(':') {
+            assert_eq!(vercmp::Edition::parse(&edition.to_string()), edition, "edition round trip of {a:?}");
+        }
+        for b in &versions {
+            let ab = vercmp::rpmvercmp(a, b);
+            assert_eq!(ab, vercmp::rpmvercmp(b, a).reverse(), "antisymmetric: {a:?} {b:?}");
+            let (ea, eb) = (vercmp::Edition::parse(a), vercmp::Edition::parse(b));
+            assert_eq!(ea.cmp_rpm(&eb), eb.cmp_rpm(&ea).reverse(), "editions antisymmetric: {a:?} {b:?}");
+            for c in &versions {
+                if ab.is_le() && vercmp::rpmvercmp(b, c).is_le() {
+                    assert!(vercmp::rpmvercmp(a, c).is_le(), "transitive: {a:?} <= {b:?} <= {c:?}");
+                }
+            }
+        }
+    }
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Every `CVE-YYYY-NNNN...` standing as a word in `text`, uppercased: an
+/// independent scanner, not the parser's regex.
+pub fn cves_in(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    for start in 0..bytes.len() {
+        if bytes.len() - start < 13 || !bytes[start..start + 4].eq_ignore_ascii_case(b"cve-") {
+            continue;
+        }
+        if start > 0 && is_word(bytes[start - 1]) {
+            continue;
+        }
+        let year = &bytes[start + 4..start + 8];
+        let digits = bytes[start + 9..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let end = start + 9 + digits;
+        if year.iter().all(u8::is_ascii_digit) && bytes[start + 8] == b'-' && digits >= 4 && !bytes.get(end).is_some_and(|&b| is_word(b)) {
+            found.push(text[start..end].to_ascii_uppercase());
+        }
+    }
+    found
+}
+
+/// Changelog entries (split at 0x1e): no CVE named in the text is lost,
+/// none is invented, each is listed once; a bug tied to a CVE is not also a
+/// separate fix.
+pub fn changelog(data: &[u8]) {
+    let text = text(data);
+    let entries: Vec<rpm::ChangelogEntry> = text.split('\u{1e}').map(|t| rpm::ChangelogEntry { time: 0, text: t.to_string() }).collect();
+    let fixes = pkg_changelog::parse(&entries);
+    let expected = cves_in(&text);
+    for cve in &expected {
+        assert!(fixes.cves.contains(cve), "{cve} lost from {text:?}: {fixes:?}");
+    }
+    for cve in &fixes.cves {
+        assert!(expected.contains(cve), "{cve} invented");
+    }
+    let mut unique = fixes.cves.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), fixes.cves.len(), "each CVE once");
+    let mut bugs = fixes.fixes.clone();
+    bugs.sort();
+    bugs.dedup();
+    assert_eq!(bugs.len(), fixes.fixes.len(), "each fix once");
+    for bug in &fixes.fixes {
+        assert!(text.to_ascii_lowercase().contains(&bug.to_ascii_lowercase()), "{bug} invented");
+    }
+}
+
+/// rpm --qf records (0x1e .. 0x1c, fields 0x1f, items 0x1d): at most one
+/// package per record, name/version/release/arch never hold a separator.
+/// (A file name may: file names can hold any byte but '/' and NUL.)
+pub fn rpm_records(data: &[u8]) {
+    let text = text(data);
+    let records = rpm::parse_records(&text);
+    assert!(records.len() <= text.matches('\u{1e}').count());
+    let separators = ['\u{1e}', '\u{1c}', '\u{1f}', '\u{1d}'];
+    for package in &records {
+        for field in [&package.name, &package.version, &package.release, &package.arch] {
+            assert!(!field.contains(separators), "separator in field {field:?}");
+        }
+        let _ = (package.nevra(), package.edition());
+    }
+}
+
+/// zypper --xmlout search: no panic; every solvable read is a
+/// `<solvable>` element of the text.
+pub fn zypper_search(data: &[u8]) {
+    let text = text(data);
+    if let Ok(solvables) = zypper::parse_search(&text) {
+        assert!(solvables.len() <= text.matches("solvable").count());
+        for solvable in &solvables {
+            let _ = (solvable.edition(), solvable.is_system());
+        }
+    }
+}
+
+/// Lifecycle data: first line `name,version,release` asked for, the rest
+/// the file. A date found is a real date from a line of the file.
+pub fn lifecycle(data: &[u8]) {
+    let text = text(data);
+    let (query, body) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+    let mut query = query.splitn(3, ',');
+    let (name, version, release) = (query.next().unwrap_or(""), query.next().unwrap_or(""), query.next().unwrap_or(""));
+    if let Some(date) = pkg_lifecycle::lookup_in(body, name, version, release) {
+        assert!(pkg_lifecycle::is_date(&date), "{date:?}");
+        assert!(body.lines().any(|l| l.contains(date.as_str())));
+        let next = pkg_lifecycle::plus_one_year(&date);
+        assert!(pkg_lifecycle::is_date(&next) && next > date, "{date} + 1 year = {next}");
+    }
+}
+
+/// Kernel release and patch names to package names: what is derived spells
+/// back the input.
+pub fn package_names(data: &[u8]) {
+    let text = text(data);
+    if let Some((version, release, flavor)) = naming::split_kernel_release(&text) {
+        assert_eq!(format!("{version}-{release}-{flavor}"), text);
+        let package = naming::livepatch_package(&text).expect("a split release names a package");
+        assert!(package.starts_with("kernel-livepatch-") && package.ends_with(&format!("-{flavor}")));
+        assert!(!flavor.contains('-') && !version.contains('-'), "{text:?} split at the wrong dash");
+        assert!(!version.is_empty() && !release.is_empty() && !flavor.is_empty());
+    }
+    if let Some((version, release)) = naming::edition_from_patch_name(&text) {
+        assert_eq!(format!("livepatch_{version}_{}", release.replace('.', "_")), text);
+        assert!(version.bytes().all(|b| b.is_ascii_digit()) && !version.is_empty());
     }
 }
