@@ -186,3 +186,67 @@ proptest! {
         prop_assert_eq!(tasks::mountinfo_hides_pids(&text, asked), expected);
     }
 }
+
+/// Version-like strings: digits, letters, separators, `~` and `^`.
+fn rpm_version() -> impl Strategy<Value = String> {
+    prop_oneof!["[0-9]{1,3}(\\.[0-9]{1,3}){0,3}", "[0-9a-c~^._+]{0,8}", "[0-9]{1,2}(~|\\^)?[a-z]{0,2}[0-9]{0,2}"]
+}
+
+/// A changelog item naming `cves` somewhere among other words, with the
+/// punctuation, case and line wrapping SUSE changelogs show.
+fn changelog_item(cves: Vec<(u16, u32, u8, u8)>) -> String {
+    let mut item = String::from("- Fix");
+    for (year, number, case, context) in cves {
+        let prefix = if case % 3 == 0 { "cve" } else if case % 3 == 1 { "CVE" } else { "Cve" };
+        let cve = format!("{prefix}-{year:04}-{number:04}");
+        item.push_str(&match context % 6 {
+            0 => format!(" {cve}"),
+            1 => format!(" ({cve})"),
+            2 => format!("\n  KLP: {cve}"),
+            3 => format!("\n  References: bsc#12345 {cve},"),
+            4 => format!(" [{cve}]."),
+            _ => format!("\n{cve}:"),
+        });
+    }
+    item
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn rpm_version_order_is_antisymmetric_and_transitive(a in rpm_version(), b in rpm_version(), c in rpm_version()) {
+        invariants::rpm_vercmp(format!("{a}\n{b}\n{c}").as_bytes());
+        use klp::pkg::vercmp::rpmvercmp;
+        let mut forward = vec![a.clone(), b.clone(), c.clone()];
+        let mut backward = vec![c, b, a];
+        forward.sort_by(|x, y| rpmvercmp(x, y));
+        backward.sort_by(|x, y| rpmvercmp(x, y));
+        for (x, y) in forward.iter().zip(&backward) {
+            prop_assert_eq!(rpmvercmp(x, y), std::cmp::Ordering::Equal, "sorted orders agree");
+        }
+    }
+
+    #[test]
+    fn package_versions_order_numerically(v in 1u32..200, w in 1u32..200, r in 1u32..30, s in 1u32..30) {
+        use klp::pkg::vercmp::Edition;
+        let a = Edition::parse(&format!("{v}-150600.{r}.1"));
+        let b = Edition::parse(&format!("{w}-150600.{s}.1"));
+        prop_assert_eq!(a.cmp_rpm(&b), v.cmp(&w).then(r.cmp(&s)));
+        prop_assert_eq!(Edition::parse(&a.to_string()), a);
+    }
+
+    #[test]
+    fn changelog_parsing_never_loses_a_cve(
+        entries in prop::collection::vec(prop::collection::vec(prop::collection::vec((1999u16..2030, 1u32..200_000, any::<u8>(), any::<u8>()), 0..4), 1..4), 0..5),
+    ) {
+        let texts: Vec<String> = entries.iter().map(|items| items.iter().cloned().map(changelog_item).collect::<Vec<_>>().join("\n")).collect();
+        let log: Vec<klp::pkg::rpm::ChangelogEntry> = texts.iter().map(|t| klp::pkg::rpm::ChangelogEntry { time: 0, text: t.clone() }).collect();
+        let fixes = klp::pkg::changelog::parse(&log);
+        for (year, number, _, _) in entries.iter().flatten().flatten() {
+            let cve = format!("CVE-{year:04}-{number:04}");
+            prop_assert!(fixes.cves.contains(&cve), "{} lost: {:?}", cve, fixes.cves);
+        }
+        invariants::changelog(texts.join("\u{1e}").as_bytes());
+    }
+}
