@@ -11,3 +11,4 @@ pub mod invariants;
 mod props;
 mod race;
 mod privileges;
+mod downgrade;
