@@ -173,6 +173,9 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     let output = tools.run(&command).map_err(|err| refail(err, &fail))?;
     outcome.zypper_exit_code = Some(output.code);
     if output.code != 0 {
+        // zypper installs through an `rpm` child, which outlives a killed
+        // zypper: let its transaction end before reading what is installed.
+        wait_for_rpm_transaction(&tools, std::time::Duration::from_secs(60));
         return Err(refail(zypper::failure(&command, &output), &fail));
     }
     let after = current(&tools, &package).map_err(|err| refail(err, &fail))?.map(|e| e.to_string());
@@ -191,6 +194,32 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
 /// The installed edition (highest, should several be installed).
 fn current(tools: &Tools, package: &str) -> Result<Option<Edition>> {
     Ok(rpm::installed_editions(tools, package)?.first().map(|p| Edition::parse(&p.edition())))
+}
+
+/// Waits, at most `limit`, until no rpm transaction holds the root's rpm
+/// lock (`%{_rpmlock_path}`, an fcntl write lock while rpm installs).
+fn wait_for_rpm_transaction(tools: &Tools, limit: std::time::Duration) {
+    use std::os::fd::AsRawFd;
+    let Ok(output) = tools.run(&tools.rpm_argv(&["--eval", "%{_rpmlock_path}"])) else { return };
+    let inside = output.stdout.trim();
+    if output.code != 0 || !inside.starts_with('/') {
+        return;
+    }
+    let path = tools.root().unwrap_or(Path::new("/")).join(inside.trim_start_matches('/'));
+    let Ok(file) = std::fs::File::open(&path) else { return };
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        // SAFETY: an all-zero flock is a valid value; F_GETLK only fills it in.
+        let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+        lock.l_type = libc::F_RDLCK as libc::c_short;
+        lock.l_whence = libc::SEEK_SET as libc::c_short;
+        // SAFETY: fcntl on an open fd with a valid flock pointer.
+        let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut lock) };
+        if rc != 0 || lock.l_type == libc::F_UNLCK as libc::c_short || std::time::Instant::now() > deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// Adds the re-verified installed version to a package error's details.

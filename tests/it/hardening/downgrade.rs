@@ -105,6 +105,48 @@ fn assert_failed_with_real_version(pkg: &PkgRoot, result: &(i32, Value), code: &
 
 #[test]
 #[ignore = "real zypper: run by tests/hardening/run.sh"]
+fn zypper_killed_mid_install_is_reported_with_the_real_version() {
+    let Some(pkg) = PkgRoot::new(&["--installed", "10"]) else { return };
+    let mut killed = 0;
+    // Killed as soon as it is seen, and a little later (inside the rpm
+    // transaction or after it).
+    for delay in [0u64, 15, 30, 45] {
+        let before = pkg.installed();
+        let klp = start(&pkg, &[]);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let zypper = loop {
+            if let Some(pid) = child_with(klp.id(), "install") {
+                break pid;
+            }
+            assert!(Instant::now() < deadline, "klp never ran zypper install");
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        std::thread::sleep(Duration::from_millis(delay));
+        // SAFETY: kill(2) on a pid we just found as klp's child.
+        let signalled = unsafe { libc::kill(zypper, libc::SIGKILL) } == 0;
+        let result = finish(klp);
+        if signalled && result.0 != 0 {
+            killed += 1;
+            assert_failed_with_real_version(&pkg, &result, "zypper_failed");
+            assert_eq!(result.1["error"]["details"]["exit_code"], -1, "killed by a signal: {}", result.1);
+        } else {
+            // zypper had finished already: a normal, verified success.
+            assert_eq!(result.1["installed_after"], serde_json::json!(pkg.installed()), "{}", result.1);
+        }
+        assert_rpmdb_intact(&pkg);
+        let number = |e: Option<String>| version_of(&serde_json::json!(e.expect("installed")));
+        assert!(number(pkg.installed()) <= number(before.clone()), "never upgraded");
+    }
+    // zypper's stale lock (a dead pid) does not block the next run.
+    let (code, doc) = finish(start(&pkg, &["--to", "2"]));
+    assert_eq!((code, doc["installed_after"].as_str()), (0, Some(edition(2).as_str())), "{doc}");
+    assert_eq!(pkg.installed(), Some(edition(2)));
+    println!("zypper killed mid-install: {killed} of 4 kills landed; recovered to {}", edition(2));
+    assert!(killed >= 1, "no kill landed while zypper ran");
+}
+
+#[test]
+#[ignore = "real zypper: run by tests/hardening/run.sh"]
 fn repository_gone_is_reported_with_the_real_version() {
     let Some(pkg) = PkgRoot::new(&["--installed", "6"]) else { return };
     std::fs::remove_dir_all(&pkg.repo).unwrap();
