@@ -373,6 +373,7 @@ def scenarios(g: Guest, release: str) -> None:
     print("vm: scenario 3: a kernel thread blocks the transition")
     g.exit("s3_insmod_busy", 0)
     g.exit("s3_insmod_patch", 0)
+    g.exit("s3_wait_tried", 0)
     busy = int(g.out("s3_pid").strip() or -1)
     busy_transition = {"patch": "klp_patch_busy", "direction": "patching", "target_state": 1}
     c.equal(g.out("s3_truth_patch_state"), "0\n", "s3_truth_patch_state: the kernel has the thread unpatched")
@@ -461,7 +462,7 @@ def scenarios(g: Guest, release: str) -> None:
     g.text("s3_done_status_text", "ready\n")
 
     print("vm: scenario 4: a user thread blocks the transition")
-    for step in ("s4_insmod_slow", "s4_wait_reader", "s4_insmod_patch"):
+    for step in ("s4_insmod_slow", "s4_wait_reader", "s4_insmod_patch", "s4_wait_tried"):
         g.exit(step, 0)
     reader_a = int(g.out("s4_reader_pid").strip() or -1)
     slow_transition = {"patch": "klp_patch_slow", "direction": "patching", "target_state": 1}
@@ -490,6 +491,14 @@ def scenarios(g: Guest, release: str) -> None:
     s = g.json("s5_blocking_before")
     c.equal(thread_ids(s), [(reader_a, reader_a)], "s5_blocking_before: only the first reader blocks patching")
     g.exit("s5_reverse", 0)
+    # Before the kernel's next try, tasks it has not switched back yet are
+    # listed too; only the second reader has a patched function on its stack.
+    s = g.json("s5_blocking_at_once")
+    threads = s.get("threads", [])
+    c.check((reader_b, reader_b) in thread_ids(s), "s5_blocking_at_once: lists the second reader", thread_ids(s))
+    c.check(all(t.get("patch_state") == 1 for t in threads), "s5_blocking_at_once: every listed thread is still patched")
+    c.equal([t.get("pid") for t in threads if t.get("culprits")], [reader_b], "s5_blocking_at_once: only the second reader has culprits")
+    g.exit("s5_wait_tried", 0)
     reversed_transition = {"patch": "klp_patch_slow", "direction": "unpatching", "target_state": 0}
     s = g.json("s5_status")
     c.equal((s.get("state"), s.get("transition")), ("in_progress", reversed_transition), "s5_status: in_progress, unpatching, target 0")
@@ -520,7 +529,7 @@ def scenarios(g: Guest, release: str) -> None:
     g.exit("s5_rmmod_patch", 0)
 
     print("vm: scenario 7: force")
-    for step in ("s7_hold", "s7_wait_reader", "s7_insmod_patch"):
+    for step in ("s7_hold", "s7_wait_reader", "s7_insmod_patch", "s7_wait_tried"):
         g.exit(step, 0)
     reader_c = int(g.out("s7_reader_pid").strip() or -1)
     s = g.json("s7_status")

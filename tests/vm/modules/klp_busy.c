@@ -38,6 +38,8 @@ MODULE_PARM_DESC(pid, "pid of the sleeping kernel thread");
 
 static struct task_struct *klp_busy_thread;
 
+void klp_busy_sleep(void);
+
 /* Patched by klp_patch_busy: noinline and global so it keeps its name. */
 noinline void klp_busy_sleep(void)
 {

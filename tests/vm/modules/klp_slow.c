@@ -37,6 +37,8 @@ MODULE_PARM_DESC(waiting, "readers sleeping in klp_slow_wait() now");
 static atomic_t klp_slow_waiting = ATOMIC_INIT(0);
 static struct proc_dir_entry *klp_slow_entry;
 
+void klp_slow_wait(void);
+
 /* Patched by klp_patch_slow: noinline and global so it keeps its name. */
 noinline void klp_slow_wait(void)
 {
