@@ -7,6 +7,10 @@
 # static klp, packs a busybox initramfs, then tests/vm/vmtest.py boots it,
 # collects the guest's JSON lines and asserts on them.
 # Everything it writes lives under $KLP_WORK/vm; qemu is ended by its pid.
+#
+#   KLP_VM_KERNELS="stable backports"   the kernels to test (default both):
+#     stable     the release's own kernel, matching linux-headers-amd64 (6.1)
+#     backports  the newest from <codename>-backports (6.12: has `replace`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -186,7 +190,7 @@ for kernel in "${kernels[@]}"; do
     phase "guest ($abi)"
     "$venv/bin/python" tests/vm/vmtest.py run \
         --kernel "$image" --initrd "$work/initramfs-$abi.cpio" --kernel-release "$abi" \
-        --klp "$klp_bin" --schemas "$repo/schemas" --work "$work/run-$abi" --timeout 240 \
+        --klp "$klp_bin" --schemas "$repo/schemas" --work "$work/run-$abi" --timeout 150 \
         || failed+=("$abi")
 done
 phase end

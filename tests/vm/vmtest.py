@@ -147,9 +147,8 @@ class Checks:
 class Guest:
     """The guest's step records, with JSON parsing and schema validation."""
 
-    def __init__(self, steps: dict, schemas: dict, checks: Checks):
+    def __init__(self, steps: dict, checks: Checks):
         self.steps = steps
-        self.schemas = schemas
         self.c = checks
 
     def step(self, name: str) -> dict:
@@ -203,6 +202,8 @@ def validate_all(guest: Guest, validators: dict) -> None:
                       f"{name}: finished by itself", f"timed_out={record.get('timed_out')} signal={record.get('signal')}")
         argv = record["argv"]
         if not argv or argv[0] != "klp":
+            # Setup and ground-truth steps (insmod, waitfor, cat, ls) must work.
+            guest.c.equal(record.get("exit"), 0, f"{name}: exit code")
             continue
         command, text = klp_command(argv)
         if record["uid"] == 0:
@@ -386,7 +387,7 @@ def scenarios(g: Guest, release: str) -> None:
     s = g.json("s3_check_wait", 1)
     w = s.get("wait") or {}
     c.equal((w.get("timed_out"), w.get("timeout_seconds")), (True, 3), "s3_check_wait: timed out after --timeout 3")
-    c.check(3 <= w.get("waited_seconds", 0) < 10 and w.get("polls", 0) >= 3, "s3_check_wait: waited ~3 s, polled", w)
+    c.check(3 <= w.get("waited_seconds", 0) < 10 and w.get("polls", 0) >= 2, "s3_check_wait: waited ~3 s, polled more than once", w)
     c.check(g.step("s3_check_wait")["seconds"] >= 3, "s3_check_wait: really took >= 3 s", g.step("s3_check_wait")["seconds"])
     g.text("s3_check_wait_text", "", 1)
     s = g.json("s3_patches")
@@ -598,7 +599,7 @@ def run(args) -> int:
     for marker in ("BUG:", "Oops", "WARNING:", "Call Trace"):
         c.check(marker not in serial, f"guest: no `{marker}` in the kernel log")
 
-    g = Guest(steps, validators, c)
+    g = Guest(steps, c)
     validate_all(g, validators)
     if fatal:
         print(f"vm: scenario checks skipped, the guest failed; its last steps:")
