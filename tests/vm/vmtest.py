@@ -451,6 +451,11 @@ def scenarios(g: Guest, release: str) -> None:
 
     print("vm: scenario 3: release")
     g.exit("s3_release", 0)
+    s = g.json("s3_wait_across_release", 0)
+    w = s.get("wait") or {}
+    c.equal((s.get("state"), w.get("timed_out")), ("ready", False), "s3_wait_across_release: ready once released")
+    c.check(0.5 <= w.get("waited_seconds", 0) < 30 and w.get("polls", 0) >= 3,
+            "s3_wait_across_release: waited for the release, polling", w)
     s = g.json("s3_done_check_wait", 0)
     c.equal((s.get("state"), (s.get("wait") or {}).get("timed_out")), ("ready", False), "s3_done_check_wait: ready, not timed out")
     # The JSON step ran first: the text one has nothing left to wait for.
