@@ -457,6 +457,16 @@ def scenarios(g: Guest, release: str) -> None:
         record = g.exit(f"{name}_text", 1)
         c.check("warning" in record["stderr"], f"{name}_text: says so on stderr", record["stderr"])
 
+    c.check("hidepid=invisible" in g.out("s8_hidepid_mountinfo"), "s8_hidepid_mountinfo: /proc remounted with hidepid", g.out("s8_hidepid_mountinfo"))
+    s = g.json("s8_hidepid_status")
+    c.equal((s.get("state"), s.get("transition")), ("in_progress", busy_transition), "s8_hidepid_status: works under hidepid")
+    g.text("s8_hidepid_status_text", "in_progress\n")
+    s = g.json("s8_hidepid_blocking")
+    c.equal((s.get("complete"), s.get("threads")), (False, []), "s8_hidepid_blocking: complete false, nothing listed")
+    c.check(any(w.get("code") == "hidepid" for w in s.get("warnings", [])), "s8_hidepid_blocking: hidepid warning", s.get("warnings"))
+    record = g.exit("s8_hidepid_blocking_text", 1)
+    c.check("hidepid" in record["stderr"], "s8_hidepid_blocking_text: says so on stderr", record["stderr"])
+
     print("vm: scenario 3: release")
     g.exit("s3_release", 0)
     s = g.json("s3_wait_across_release", 0)
