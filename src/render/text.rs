@@ -167,14 +167,14 @@ fn render_blocking(out: &mut String, report: &BlockingReport) {
             out.push('\n');
         }
         let command = match (thread.cmdline.value(), &thread.comm) {
-            (Some(args), _) => args.join(" "),
-            (None, Some(comm)) => format!("[{comm}]"),
+            (Some(args), _) => printable(&args.join(" ")),
+            (None, Some(comm)) => format!("[{}]", printable(comm)),
             (None, None) => "[?]".to_string(),
         };
         writeln!(out, "{} {}", thread.tid, command).unwrap();
         writeln!(out, "    pid: {}", thread.pid).unwrap();
         if let Some(comm) = &thread.comm {
-            writeln!(out, "    comm: {comm}").unwrap();
+            writeln!(out, "    comm: {}", printable(comm)).unwrap();
         }
         if let Some(state) = &thread.state {
             writeln!(out, "    state: {state}").unwrap();
@@ -195,11 +195,26 @@ fn render_blocking(out: &mut String, report: &BlockingReport) {
                 Some(frames) => {
                     writeln!(out, "    stack:").unwrap();
                     for frame in frames {
-                        writeln!(out, "        {}", frame.text).unwrap();
+                        writeln!(out, "        {}", printable(&frame.text)).unwrap();
                     }
                 }
                 None => writeln!(out, "    stack: (unreadable)").unwrap(),
             }
         }
     }
+}
+
+/// Any process chooses its own command line and comm: control characters
+/// (a newline would forge a line, and with it a PID, in the one-thread-a-line
+/// format; escape sequences would drive the terminal) are shown escaped.
+fn printable(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }

@@ -57,3 +57,26 @@ fn missing_patch_state_of_a_live_thread_is_unreadable_not_vanished() {
     let text = klp(&["--format", "text", "blocking"]).root(&tree).run();
     assert_eq!(text.code, 1, "text mode: incomplete is an exit status");
 }
+
+#[test]
+fn command_lines_cannot_forge_lines_in_text_output() {
+    // Any user picks their own argv and comm; a newline must not start what
+    // a script reading one thread a line would take for another PID.
+    let tree = Fixture::new()
+        .patch(Patch::new("lp").transition(true).object(Object::new("vmlinux").function("f", 1)))
+        .task(Task::user(5, 5, "x", &[]).raw_cmdline(b"sleep\0x\n4242 forged\0\x1b[31mred\0").patch_state(0).stack(&["[<0>] f+0x1/0x2"]))
+        .build();
+    std::fs::write(tree.join("proc/5/task/5/stat"), b"5 (a\nb\x07) D 1 5 5 0 -1 4194560 0 0\n").unwrap();
+    for verbosity in ["-v", "-vv"] {
+        let text = klp(&[verbosity, "--format", "text", "blocking"]).root(&tree).run();
+        assert_eq!(text.code, 0);
+        let unindented: Vec<&str> = text.stdout.lines().filter(|l| !l.starts_with(' ') && !l.is_empty()).collect();
+        assert_eq!(unindented, ["5 sleep x\\n4242 forged \\u{1b}[31mred"], "{}", text.stdout);
+        assert!(text.stdout.contains("    comm: a\\nb\\u{7}\n"), "{}", text.stdout);
+        assert!(!text.stdout.contains('\x1b') && !text.stdout.contains('\x07'));
+    }
+    // JSON keeps the exact strings (escaped by JSON itself).
+    let doc = klp(&["-v", "blocking"]).root(&tree).run().json(0);
+    assert_eq!(doc["threads"][0]["cmdline"][1], "x\n4242 forged");
+    assert_eq!(doc["threads"][0]["comm"], "a\nb\u{7}");
+}
