@@ -45,17 +45,17 @@ pub struct PatchedSymbol {
 /// (`name.isra.0`, `name.cold`), or any code of the patch module itself
 /// (where unpatching tasks sit, in the replacement functions).
 pub fn culprits(frames: &[StackFrame], patched: &[PatchedSymbol], patch_module: &str) -> Vec<Culprit> {
+    // Indexed by (object, function): a hostile root's stack and patch set
+    // can both be huge, and frames x functions must not be the cost.
+    let mut index: std::collections::HashMap<(&str, &str), &PatchedSymbol> = std::collections::HashMap::new();
+    for p in patched {
+        index.entry((p.object.as_str(), p.function.as_str())).or_insert(p);
+    }
     let mut found = Vec::new();
     for frame in frames {
         let Some(function) = frame.function.as_deref() else { continue };
         let base = function.split('.').next().unwrap_or(function);
-        let hit = patched.iter().find(|p| {
-            p.function == base
-                && match frame.module.as_deref() {
-                    None => p.object == "vmlinux",
-                    Some(module) => module == p.object,
-                }
-        });
+        let hit = index.get(&(frame.module.as_deref().unwrap_or("vmlinux"), base));
         if let Some(p) = hit {
             found.push(Culprit { object: p.object.clone(), function: p.function.clone(), frame: frame.text.clone() });
         } else if frame.module.as_deref() == Some(patch_module) {
