@@ -15,7 +15,7 @@ export KLP_REPO="$PWD"
 export KLP_WORK="$PWD/tests/.work"
 mkdir -p "$KLP_WORK"
 
-all_suites=(core vm pkg ansible salt)
+all_suites=(core vm pkg ansible salt hardening)
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=("${all_suites[@]}")
 

@@ -1,14 +1,16 @@
 //! Hardening (issue 7): the parsers' invariants on the committed fuzz corpus
-//! and on generated input, races with the real /proc, unprivileged runs,
-//! hostile and enormous input, broken output channels.
+//! and on generated input, races with the real /proc, unprivileged and
+//! hidepid runs, hostile and enormous input, broken output channels,
+//! concurrent and failing downgrades.
 //!
-//! Tests marked `#[ignore]` take seconds or need namespaces; the hardening
-//! suite (`tests/hardening/run.sh`) runs them with `--include-ignored`.
+//! Tests marked `#[ignore]` take seconds, need namespaces or real zypper;
+//! the hardening suite (`tests/hardening/run.sh`) runs them with
+//! `--include-ignored`.
 
-mod robustness;
 mod corpus;
+mod downgrade;
 pub mod invariants;
+mod privileges;
 mod props;
 mod race;
-mod privileges;
-mod downgrade;
+mod robustness;
