@@ -37,7 +37,9 @@ pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: 
             return (infos, warnings);
         }
     };
-    let module_files: Vec<Option<String>> = patches.iter().map(|p| naming::find_module_file(root, kernel, p)).collect();
+    let on_disk = naming::module_files(root, kernel);
+    let module_files: Vec<Option<String>> =
+        patches.iter().map(|p| on_disk.iter().find(|(name, _)| name == p).map(|(_, path)| path.clone())).collect();
     let want = Want { files: false, changelog: true };
 
     // Ownership and changelogs of every existing module file in one rpm run.
