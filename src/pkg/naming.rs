@@ -27,8 +27,8 @@ pub fn kernel_package(kernel: &str) -> Option<String> {
 pub fn edition_from_patch_name(patch: &str) -> Option<(String, String)> {
     let rest = patch.strip_prefix("livepatch_")?;
     let (version, release) = rest.split_once('_')?;
-    let valid = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit() || c == b'_');
-    (version.bytes().all(|c| c.is_ascii_digit()) && valid(version) && valid(release))
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    (digits(version) && release.split('_').all(digits))
         .then(|| (version.to_string(), release.replace('_', ".")))
 }
 

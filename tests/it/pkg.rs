@@ -283,9 +283,10 @@ fn downgrade_to_version_and_to_installed() {
     let Some(pkg) = PkgRoot::new(&["--installed", "11"]) else { return };
     let doc = pkg.klp(&["-n", "downgrade", "--to", "3"]).run().json(0);
     assert_downgraded(&doc, 11, 3);
+    assert_eq!(pkg.loaded(), [patch_name(3)]);
     assert_eq!(pkg.installed(), Some(edition(3)));
     // Again: already there, no change, success (idempotence for Ansible/Salt).
-    let again = pkg.klp(&["-n", "downgrade", "--to", "3"]).run().json(0);
+    let again = pkg.klp(&["-n", "downgrade", "--to", &edition(3)]).run().json(0);
     assert_eq!(again["changed"], false);
     assert_eq!((again["from"].clone(), again["to"].clone()), (json!(edition(3)), json!(edition(3))));
     assert_eq!(again["command"], json!([]));
@@ -336,6 +337,8 @@ fn downgrade_failures() {
     let doc = expect_failure(&pkg, &["--to", "0"], "version_not_found", Some(6));
     assert!(doc["error"]["message"].as_str().unwrap().contains("version 0"));
     expect_failure(&pkg, &["--to", "10"], "version_newer", Some(6));
+    // A whole edition works too, but it must exist as written.
+    expect_failure(&pkg, &["--to", "2-150600.9.9"], "version_not_found", Some(6));
 }
 
 #[test]
@@ -382,6 +385,11 @@ fn downgrade_lock_held_by_lock_file() {
     std::fs::write(pkg.root.join("run/zypp.pid"), format!("{}\n", sleeper.id())).unwrap();
     let doc = expect_failure(&pkg, &["--to", "2"], "lock_held", Some(5));
     assert_eq!(doc["error"]["details"]["exit_code"], 7);
+    // `patches -vv` still answers; only the update status is unknown.
+    let patches = pkg.klp(&["-vv", "patches"]).run().json(0);
+    assert_eq!(patches["warnings"][0]["code"], "lock_held", "{patches}");
+    assert_eq!(patches["patches"][0]["package"]["update"]["status"], "unknown");
+    assert_eq!(patches["patches"][0]["package"]["nevra"], format!("{PACKAGE}-{}.x86_64", edition(5)));
     sleeper.kill().unwrap();
     sleeper.wait().unwrap();
 }
