@@ -73,6 +73,9 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
             serde_json::json!({ "kernel_release": kernel }),
         )
     })?;
+    if !tools.has_rpm_database() {
+        return Err(tools.no_database_error(ErrorKind::NoPackage));
+    }
     let installed = current(&tools, &package)?.ok_or_else(|| {
         error(
             ErrorKind::NoPackage,

@@ -38,6 +38,10 @@ pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: 
         }
     };
     let on_disk = naming::module_files(root, kernel);
+    if !tools.has_rpm_database() {
+        warnings.push(error_warning(&tools.no_database_error(super::ErrorKind::NoRpmDatabase)));
+        return (infos, warnings);
+    }
     let module_files: Vec<Option<String>> =
         patches.iter().map(|p| on_disk.iter().find(|(name, _)| name == p).map(|(_, path)| path.clone())).collect();
     let want = Want { files: false, changelog: true };

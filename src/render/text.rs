@@ -80,6 +80,11 @@ fn render_classic_package_lines(out: &mut String, package: &PackageInfo) {
         _ => "(none)",
     };
     writeln!(out, "    RPM: {rpm}").unwrap();
+    if package.owner == Ownership::Unknown {
+        writeln!(out, "    CVE: (unknown)").unwrap();
+        writeln!(out, "    bug fixes and enhancements: (unknown)").unwrap();
+        return;
+    }
     let cves = if package.initial && package.cves.is_empty() {
         "(none - this is an initial kernel live patch)".to_string()
     } else {
@@ -95,7 +100,7 @@ fn render_package_details(out: &mut String, package: &PackageInfo) {
         (Ownership::Package, Some(FoundBy::ModuleFile)) => "package (found by module file)",
         (Ownership::Package, _) => "package (found by patch name)",
         (Ownership::None, _) => "none (no package owns this patch)",
-        (Ownership::Unknown, _) => "unknown (rpm could not be asked)",
+        (Ownership::Unknown, _) => "unknown (rpm could not tell, see the warnings)",
     };
     writeln!(out, "    owner: {owner}").unwrap();
     if let Some(file) = &package.module_file {

@@ -51,30 +51,44 @@ fn optional_files_absent_are_absent_from_the_report() {
 fn verbose_text_keeps_the_classic_block_shape() {
     let tree = scenario("several").unwrap().build();
     let out = klp(&["-v", "--format", "text", "patches"]).root(&tree).run();
+    // A fixture root has no rpm database: the package lines say "unknown".
     let expected = "\
 livepatch_1_150600_1_1
     active: 0
+    RPM: (unknown)
+    CVE: (unknown)
+    bug fixes and enhancements: (unknown)
     transition: 0
     replace: 0
     stack_order: 1
     object vmlinux: cmdline_proc_show,1
+    owner: unknown (rpm could not tell, see the warnings)
 
 livepatch_9_150600_1_1
     active: 1
+    RPM: (unknown)
+    CVE: (unknown)
+    bug fixes and enhancements: (unknown)
     transition: 0
     replace: 0
     stack_order: 2
     object klp_busy: busy_sleep,1
+    owner: unknown (rpm could not tell, see the warnings)
 
 livepatch_10_150600_2_1
     active: 1
+    RPM: (unknown)
+    CVE: (unknown)
+    bug fixes and enhancements: (unknown)
     transition: 0
     replace: 0
     stack_order: 3
     object vmlinux: cmdline_proc_show,1
+    owner: unknown (rpm could not tell, see the warnings)
 ";
     assert_eq!(out.stdout, expected);
     assert_eq!(out.code, 0);
+    assert!(out.stderr.contains("klp: warning: no rpm database under"), "{}", out.stderr);
     assert_classic_parser_accepts(&out.stdout);
 }
 

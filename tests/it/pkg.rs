@@ -418,3 +418,31 @@ fn today() -> String {
     let out = Command::new("date").args(["-u", "+%Y-%m-%d"]).output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+#[test]
+fn root_without_rpm_database_runs_no_rpm() {
+    // Debian's rpm creates an empty database on a mere query: klp must not
+    // run rpm where there is no database (fixture roots, non-rpm hosts).
+    let dir = tempfile::tempdir().unwrap();
+    let patch = dir.path().join("sys/kernel/livepatch/livepatch_2_150600_3_1");
+    std::fs::create_dir_all(patch.join("vmlinux/f,1")).unwrap();
+    std::fs::write(patch.join("enabled"), "1\n").unwrap();
+    std::fs::write(patch.join("transition"), "0\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("proc/sys/kernel")).unwrap();
+    std::fs::write(dir.path().join("proc/sys/kernel/osrelease"), format!("{KERNEL}\n")).unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+
+    let doc = crate::support::klp(&["-vv", "patches"]).root_path(dir.path()).env("HOME", home.to_str().unwrap()).run().json(0);
+    assert_eq!(doc["warnings"][0]["code"], "no_rpm_database");
+    assert_eq!(doc["patches"][0]["package"]["owner"], "unknown");
+    let err = crate::support::klp(&["-n", "downgrade"]).root_path(dir.path()).env("HOME", home.to_str().unwrap()).run().json(1);
+    assert_eq!(err["error"]["code"], "no_package");
+    let mut left = Vec::new();
+    for sub in ["root", "home", "usr", "var"] {
+        if dir.path().join(sub).read_dir().is_ok_and(|mut d| d.next().is_some()) {
+            left.push(sub);
+        }
+    }
+    assert!(left.is_empty(), "klp (through rpm) wrote into the root: {left:?}");
+}
