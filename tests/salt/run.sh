@@ -3,7 +3,7 @@
 # (salt 3008.4 in a venv under $KLP_WORK), against the real klp binary, on
 # fixture trees and on private rpm/zypper roots (tests/pkg/mkroot.py).
 # Tests both ways of shipping the modules: the pip-installed extension and the
-# file root (saltutil.sync_all, module_dirs).
+# file root (saltutil.sync_all, module_dirs). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -77,5 +77,5 @@ KLP_SALT_CALL="$VENV/bin/salt-call" \
 KLP_SALT_EXT_SITE="$EXT_SITE" \
 PYTHONDONTWRITEBYTECODE=1 \
     "$VENV/bin/pytest" -p no:cacheprovider --basetemp="$PYTEST_TMP" -v -rfEs --durations=10 \
-    tests/salt || status=$?
+    tests/salt "$@" || status=$?
 exit $status
