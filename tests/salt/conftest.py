@@ -9,6 +9,7 @@ Paths come from the environment tests/salt/run.sh sets up:
   KLP_FIXTURE_BIN   the fixture-tree writer (target/release/examples/fixture)
   KLP_SALT_EXT_SITE the directory the extension was pip-installed into
   KLP_SALT_CALL     salt-call of the salt venv
+  KLP_MKROOT        the private root builder (default tests/pkg/mkroot.py)
 """
 
 import json
@@ -31,6 +32,7 @@ def _path_from_env(name, default):
 
 KLP_BIN = _path_from_env("KLP_BIN", REPO / "target" / "release" / "klp")
 FIXTURE_BIN = _path_from_env("KLP_FIXTURE_BIN", REPO / "target" / "release" / "examples" / "fixture")
+MKROOT = _path_from_env("KLP_MKROOT", REPO / "tests" / "pkg" / "mkroot.py")
 SALT_CALL = _path_from_env("KLP_SALT_CALL", Path(sys.executable).parent / "salt-call")
 EXT_SITE = os.environ.get("KLP_SALT_EXT_SITE")
 
@@ -206,14 +208,20 @@ class PkgRoot:
         return dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line)
 
 
+@pytest.fixture(scope="session")
+def rpm_cache(tmp_path_factory):
+    """Built test RPMs, shared by every root of the run."""
+    return tmp_path_factory.mktemp("rpm-cache")
+
+
 @pytest.fixture(scope="module")
-def pkg_root(tmp_path_factory):
+def pkg_root(tmp_path_factory, rpm_cache):
     """A root with live patch versions 1..5 available and 5 installed."""
     base = tmp_path_factory.mktemp("pkgroot")
     proc = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "pkg" / "mkroot.py"),
-         "--dir", str(base), "--versions", "5", "--installed", "5"],
+        [sys.executable, str(MKROOT), "--install-deps", "--dir", str(base / "pkg"),
+         "--rpm-cache", str(rpm_cache), "--versions", "5", "--installed", "5"],
         capture_output=True, text=True, timeout=600,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     return PkgRoot(json.loads(proc.stdout))
