@@ -68,3 +68,5 @@ def test_gate_reports_klp_errors(tmp_path):
     gate = result.states()["livepatch settled"]
     assert gate["result"] is False
     assert "[root_not_found]" in gate["comment"]
+    assert "does not exist or is not a directory" in gate["comment"]
+    assert "Additional info" not in gate["comment"], "one line, not Salt's info dump"

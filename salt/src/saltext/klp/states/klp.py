@@ -37,6 +37,12 @@ def _error_code(exc):
     return info.get("code") if isinstance(info, dict) else None
 
 
+def _message(exc):
+    # CommandExecutionError appends its info dict to str(); the first line
+    # already holds klp's code and message.
+    return getattr(exc, "error", None) or str(exc)
+
+
 def _edition_version(edition):
     # An edition is VERSION-RELEASE; VERSION holds no '-'.
     return str(edition).split("-", 1)[0]
@@ -76,10 +82,10 @@ def patch_version(name, version, root=None):
             ret["comment"] = (
                 "Cannot go up to live patch version {}: klp only rolls back, and the "
                 "installed package is older. Install the newer package with "
-                "pkg.installed instead. ({})".format(version, exc)
+                "pkg.installed instead. ({})".format(version, _message(exc))
             )
         else:
-            ret["comment"] = "Cannot plan live patch version {}: {}".format(version, exc)
+            ret["comment"] = "Cannot plan live patch version {}: {}".format(version, _message(exc))
         return ret
 
     package = plan.get("package")
@@ -108,7 +114,7 @@ def patch_version(name, version, root=None):
     try:
         done = __salt__["klp.downgrade"](to=version, root=root)
     except (CommandExecutionError, SaltInvocationError) as exc:
-        ret["comment"] = "Rolling {} back to version {} failed: {}".format(package, version, exc)
+        ret["comment"] = "Rolling {} back to version {} failed: {}".format(package, version, _message(exc))
         return ret
 
     after = done.get("installed_after")
@@ -152,7 +158,7 @@ def transition_ready(name, timeout=300, interval=1, root=None):
                 wait=True, timeout=timeout, interval=interval, root=root
             )
     except (CommandExecutionError, SaltInvocationError) as exc:
-        ret["comment"] = "Cannot read the live patching state: {}".format(exc)
+        ret["comment"] = "Cannot read the live patching state: {}".format(_message(exc))
         return ret
 
     waited = (report.get("wait") or {}).get("waited_seconds", 0)
