@@ -17,6 +17,8 @@ VENV="$KLP_WORK/salt-venv"
 EXT_SRC="$KLP_WORK/salt-ext-src"
 EXT_SITE="$KLP_WORK/salt-ext"
 PYTEST_TMP="$KLP_WORK/salt-pytest"
+# pip's download and wheel cache stays in the work dir, not in ~/.cache.
+export PIP_CACHE_DIR="$KLP_WORK/pip-cache"
 
 declare -a timings=()
 phase_start=$SECONDS
