@@ -161,10 +161,13 @@ def transition_ready(name, timeout=300, interval=1, root=None):
         ret["comment"] = "Cannot read the live patching state: {}".format(_message(exc))
         return ret
 
-    waited = (report.get("wait") or {}).get("waited_seconds", 0)
+    wait = report.get("wait")
+    waited = wait.get("waited_seconds", 0) if isinstance(wait, dict) else 0
     if report.get("state") == "ready":
         ret["result"] = True
-        ret["comment"] = "No live patch transition in progress (waited {}s)".format(waited)
+        ret["comment"] = "No live patch transition in progress"
+        if wait is not None:
+            ret["comment"] += " (waited {}s)".format(waited)
         return ret
 
     transition = report.get("transition") or {}
