@@ -40,8 +40,9 @@ EXT_SITE = os.environ.get("KLP_SALT_EXT_SITE")
 class CallResult:
     """One salt-call run: exit status, output, and the parsed `local` return."""
 
-    def __init__(self, argv, proc):
+    def __init__(self, argv, args, proc):
         self.argv = argv
+        self.args = args
         self.rc = proc.returncode
         self.stdout = proc.stdout
         self.stderr = proc.stderr
@@ -148,7 +149,7 @@ class Minion:
         proc = subprocess.run(
             argv, env=run_env, capture_output=True, text=True, timeout=300, cwd=str(self.base)
         )
-        return CallResult(argv, proc)
+        return CallResult(argv, [str(arg) for arg in args], proc)
 
 
 def klp_json(*args, env=None):

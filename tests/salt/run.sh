@@ -71,7 +71,7 @@ cp -r "$REPO/salt" "$EXT_SRC"
     --target "$EXT_SITE" "$EXT_SRC"
 
 phase "pytest"
-rm -rf "$PYTEST_TMP"
+rm -rf "$PYTEST_TMP" "$KLP_WORK/salt-state-apply-runs.txt"
 status=0
 KLP_BIN="$REPO/target/release/klp" \
 KLP_FIXTURE_BIN="$REPO/target/release/examples/fixture" \
@@ -80,4 +80,8 @@ KLP_SALT_EXT_SITE="$EXT_SITE" \
 PYTHONDONTWRITEBYTECODE=1 \
     "$VENV/bin/pytest" -p no:cacheprovider --basetemp="$PYTEST_TMP" -v -rfEs --durations=10 \
     tests/salt "$@" || status=$?
+if [ -f "$KLP_WORK/salt-state-apply-runs.txt" ]; then
+    echo "--- the example SLS applied three times on a private rpm/zypper root:"
+    cat "$KLP_WORK/salt-state-apply-runs.txt"
+fi
 exit $status

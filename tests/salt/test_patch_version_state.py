@@ -7,6 +7,9 @@ installed version it starts from.
 """
 
 import json
+import os
+import shlex
+from pathlib import Path
 
 from conftest import Minion, klp_json
 
@@ -21,6 +24,18 @@ def _only_package(pkg_root):
     installed = pkg_root.installed()
     assert len(installed) == 1, installed
     return next(iter(installed.items()))
+
+
+def _transcribe(out, result, installed):
+    """Appends one state.apply run to the transcript the suite prints."""
+    out.append("$ salt-call --local --retcode-passthrough {}".format(" ".join(shlex.quote(arg) for arg in result.args)))
+    out.append("  exit status {}".format(result.rc))
+    for state in sorted(result.data.values(), key=lambda s: s["__run_num__"]):
+        out.append("  [{}] {}: result={} changes={}".format(
+            state["__run_num__"], state["__id__"], state["result"], json.dumps(state["changes"])))
+        out.append("      " + state["comment"])
+    out.append("  rpm -q: " + " ".join("{}-{}".format(n, e) for n, e in sorted(installed.items())))
+    out.append("")
 
 
 def test_example_sls_three_runs(tmp_path, pkg_root):
@@ -59,6 +74,13 @@ def test_example_sls_three_runs(tmp_path, pkg_root):
     assert state["changes"] == {}
     assert "already at version 3" in state["comment"]
     assert pkg_root.installed() == {package: after}
+
+    transcript = []
+    _transcribe(transcript, predicted, {package: before})
+    _transcribe(transcript, applied, {package: after})
+    _transcribe(transcript, again, {package: after})
+    out_dir = Path(os.environ.get("KLP_WORK") or tmp_path)
+    (out_dir / "salt-state-apply-runs.txt").write_text("\n".join(transcript))
 
 
 def test_newer_version_fails_clearly(tmp_path, pkg_root):
