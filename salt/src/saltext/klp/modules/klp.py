@@ -20,13 +20,10 @@ through Salt's ``salt.loader`` entry point, and the file root's
 """
 
 import json
-import logging
 import os
 
 import salt.utils.path
 from salt.exceptions import CommandExecutionError, SaltInvocationError
-
-log = logging.getLogger(__name__)
 
 __virtualname__ = "klp"
 
