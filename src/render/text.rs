@@ -80,6 +80,11 @@ fn render_classic_package_lines(out: &mut String, package: &PackageInfo) {
         _ => "(none)",
     };
     writeln!(out, "    RPM: {rpm}").unwrap();
+    if package.owner == Ownership::Unknown {
+        // Not asked, or rpm failed: the fixes are unknown, not absent.
+        writeln!(out, "    CVE: (unknown)\n    bug fixes and enhancements: (unknown)").unwrap();
+        return;
+    }
     let cves = if package.initial && package.cves.is_empty() {
         "(none - this is an initial kernel live patch)".to_string()
     } else {
