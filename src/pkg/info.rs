@@ -66,11 +66,12 @@ pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: 
         })
         .collect();
     let specs: Vec<String> = by_name.iter().flatten().cloned().collect();
+    // A failed query leaves those patches unknown: never "no owner" by default.
     let named = match rpm::query(&tools, &specs, want) {
-        Ok(named) => named,
+        Ok(named) => Some(named),
         Err(err) => {
             warnings.push(error_warning(&err));
-            Vec::new()
+            None
         }
     };
 
@@ -79,7 +80,13 @@ pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: 
         info.module_file = module_files[index].clone();
         let (found, found_by) = match (&module_files[index], &by_name[index]) {
             (Some(file), _) => (owners.iter().find(|p| p.files.iter().any(|f| f == file)), FoundBy::ModuleFile),
-            (None, Some(spec)) => (named.iter().find(|p| format!("{}-{}-{}", p.name, p.version, p.release) == *spec), FoundBy::PatchName),
+            (None, Some(spec)) => match &named {
+                Some(named) => (named.iter().find(|p| format!("{}-{}-{}", p.name, p.version, p.release) == *spec), FoundBy::PatchName),
+                None => {
+                    owned.push(None);
+                    continue;
+                }
+            },
             (None, None) => (None, FoundBy::PatchName),
         };
         fill(info, found, found_by);

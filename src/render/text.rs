@@ -81,8 +81,8 @@ fn render_classic_package_lines(out: &mut String, package: &PackageInfo) {
     };
     writeln!(out, "    RPM: {rpm}").unwrap();
     if package.owner == Ownership::Unknown {
-        writeln!(out, "    CVE: (unknown)").unwrap();
-        writeln!(out, "    bug fixes and enhancements: (unknown)").unwrap();
+        // Not asked, or rpm failed: the fixes are unknown, not absent.
+        writeln!(out, "    CVE: (unknown)\n    bug fixes and enhancements: (unknown)").unwrap();
         return;
     }
     let cves = if package.initial && package.cves.is_empty() {

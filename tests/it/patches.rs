@@ -50,8 +50,9 @@ fn optional_files_absent_are_absent_from_the_report() {
 #[test]
 fn verbose_text_keeps_the_classic_block_shape() {
     let tree = scenario("several").unwrap().build();
-    let out = klp(&["-v", "--format", "text", "patches"]).root(&tree).run();
-    // A fixture root has no rpm database: the package lines say "unknown".
+    // A fixture root has no rpm database (and no rpm on PATH): the package
+    // lines must say "unknown", never "none".
+    let out = klp(&["-v", "--format", "text", "patches"]).root(&tree).env("PATH", "/nonexistent").run();
     let expected = "\
 livepatch_1_150600_1_1
     active: 0
