@@ -186,3 +186,28 @@ impl Tools {
 pub fn error(kind: ErrorKind, message: impl Into<String>, details: serde_json::Value) -> Error {
     Error::Package { kind, message: message.into(), details: Some(details) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_commands_are_the_usual_ones() {
+        // On the host, users get exactly `rpm ...` and `zypper --non-interactive ...`.
+        let host = Tools::new(Path::new("/")).unwrap();
+        assert_eq!(host.rpm_argv(&["-q", "x"]), ["rpm", "-q", "x"]);
+        assert_eq!(host.zypper_argv(&["--xmlout"], &["search"]), ["zypper", "--non-interactive", "--xmlout", "search"]);
+    }
+
+    #[test]
+    fn a_root_is_passed_canonical() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let tools = Tools::new(&dir.path().join("sub/..")).unwrap();
+        let absolute = std::fs::canonicalize(dir.path()).unwrap().display().to_string();
+        assert_eq!(tools.rpm_argv(&["-q"]), ["rpm", "--root", absolute.as_str(), "-q"]);
+        assert!(!tools.has_rpm_database());
+        std::fs::create_dir_all(dir.path().join("var/lib/rpm/x")).unwrap();
+        assert!(tools.has_rpm_database());
+    }
+}

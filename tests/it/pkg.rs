@@ -294,6 +294,17 @@ fn downgrade_to_version_and_to_installed() {
     assert_eq!(again["installed_after"], edition(3));
     let text = pkg.klp(&["-n", "--format", "text", "downgrade", "--to", "3"]).run();
     assert_eq!(text.stdout, format!("{PACKAGE} is already at {}: nothing to do\n", edition(3)));
+    // The text summary of a change.
+    let text = pkg.klp(&["-n", "--format", "text", "downgrade"]).run();
+    assert_eq!((text.code, text.stderr.as_str()), (0, ""));
+    let root = pkg.root.display();
+    assert_eq!(
+        text.stdout,
+        format!(
+            "downgraded {PACKAGE} from {} to {}\ncommand: zypper --root {root} --non-interactive install --oldpackage {PACKAGE}={}\nlive patch: {} -> {}\n",
+            edition(3), edition(2), edition(2), patch_name(3), patch_name(2)
+        )
+    );
 }
 
 #[test]
