@@ -47,7 +47,9 @@ pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: 
     let want = Want { files: false, changelog: true };
 
     // Ownership and changelogs of every existing module file in one rpm run.
-    let files: Vec<String> = module_files.iter().flatten().cloned().collect();
+    // With /lib a symlink to usr/lib, the same module shows under both
+    // paths and rpm knows it under one: ask for every path found.
+    let files: Vec<String> = on_disk.iter().filter(|(name, _)| patches.contains(name)).map(|(_, path)| path.clone()).collect();
     let owners = match rpm::owners_of(&tools, &files, want) {
         Ok(owners) => owners,
         Err(err) => {
@@ -79,7 +81,10 @@ pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: 
     for (index, info) in infos.iter_mut().enumerate() {
         info.module_file = module_files[index].clone();
         let (found, found_by) = match (&module_files[index], &by_name[index]) {
-            (Some(file), _) => (owners.iter().find(|p| p.files.iter().any(|f| f == file)), FoundBy::ModuleFile),
+            (Some(file), _) => {
+                let key = naming::module_key(file);
+                (owners.iter().find(|p| p.files.iter().any(|f| naming::module_key(f) == key)), FoundBy::ModuleFile)
+            }
             (None, Some(spec)) => match &named {
                 Some(named) => (named.iter().find(|p| format!("{}-{}-{}", p.name, p.version, p.release) == *spec), FoundBy::PatchName),
                 None => {

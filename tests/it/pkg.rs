@@ -457,3 +457,17 @@ fn root_without_rpm_database_runs_no_rpm() {
     }
     assert!(left.is_empty(), "klp (through rpm) wrote into the root: {left:?}");
 }
+
+#[test]
+fn usrmerged_root_finds_the_owner() {
+    // /lib a symlink to usr/lib (newer SUSE): rpm's file list says /lib/...,
+    // the directory walk sees the module under both paths.
+    let Some(pkg) = PkgRoot::new(&["--installed", "4"]) else { return };
+    std::fs::rename(pkg.root.join("lib/modules"), pkg.root.join("usr/lib/modules")).unwrap();
+    std::fs::remove_dir(pkg.root.join("lib")).unwrap();
+    std::os::unix::fs::symlink("usr/lib", pkg.root.join("lib")).unwrap();
+    let doc = pkg.klp(&["-v", "patches"]).run().json(0);
+    let package = &doc["patches"][0]["package"];
+    assert_eq!((package["owner"].as_str(), package["found_by"].as_str()), (Some("package"), Some("module_file")), "{doc}");
+    assert_eq!(strings(&package["cves"]), expected_cves(4));
+}
