@@ -164,7 +164,11 @@ fn kernel_estimate(tools: &Tools, kernel: &str, warnings: &mut Vec<Warning>) -> 
     }
 }
 
+/// Support ends by the vendor's lifecycle data, else a year after the
+/// kernel package's build; a patch no package owns has no vendor support.
 fn expiration(root: &Path, package: Option<&Installed>, kernel: &Option<KernelDate>) -> Expiration {
+    let unknown = Expiration { date: None, source: ExpirationSource::Unknown, expired: None, basis: None };
+    let Some(package) = package else { return unknown };
     let today = lifecycle::today();
     let dated = |date: String, source, basis: String| Expiration {
         expired: Some(date < today),
@@ -172,10 +176,8 @@ fn expiration(root: &Path, package: Option<&Installed>, kernel: &Option<KernelDa
         source,
         basis: Some(basis),
     };
-    if let Some(package) = package {
-        if let Some(found) = lifecycle::lookup(root, &package.name, &package.version, &package.release) {
-            return dated(found.date, ExpirationSource::Lifecycle, found.file);
-        }
+    if let Some(found) = lifecycle::lookup(root, &package.name, &package.version, &package.release) {
+        return dated(found.date, ExpirationSource::Lifecycle, found.file);
     }
     match kernel {
         Some(kernel) => dated(
@@ -183,7 +185,7 @@ fn expiration(root: &Path, package: Option<&Installed>, kernel: &Option<KernelDa
             ExpirationSource::Estimate,
             format!("{} built {}, plus one year", kernel.package, kernel.date),
         ),
-        None => Expiration { date: None, source: ExpirationSource::Unknown, expired: None, basis: None },
+        None => unknown,
     }
 }
 

@@ -138,6 +138,12 @@ fn unowned_and_module_file_gone() {
     let block: Vec<&str> = text.stdout.split("\n\n").find(|b| b.starts_with("livepatch_manual_fix")).unwrap().lines().collect();
     assert_eq!(block[2..5], ["    RPM: (none)", "    CVE: (none)", "    bug fixes and enhancements: (none)"]);
     assert!(block.contains(&"    owner: none (no package owns this patch)"), "{block:?}");
+
+    // -vv: no vendor support date and no update for a patch built by hand.
+    let doc = pkg.klp(&["-vv", "patches"]).run().json(0);
+    let manual = doc["patches"].as_array().unwrap().iter().find(|p| p["name"] == "livepatch_manual_fix").unwrap()["package"].clone();
+    assert_eq!(manual["expiration"], json!({"date": null, "source": "unknown", "expired": null, "basis": null}));
+    assert!(manual.get("update").is_none(), "{manual}");
 }
 
 #[test]
