@@ -7,7 +7,7 @@ use clap::CommandFactory;
 
 pub fn render() -> String {
     let command = Cli::command();
-    let man = clap_mangen::Man::new(command.clone()).date("2026").source("klp").manual("System Administration");
+    let man = clap_mangen::Man::new(command.clone()).date("2026").source("klp").manual("System Administration").section("8");
     let mut out = Vec::new();
     man.render_title(&mut out).expect("writing to a Vec");
     man.render_name_section(&mut out).expect("writing to a Vec");
@@ -18,7 +18,6 @@ pub fn render() -> String {
     text.push_str(&commands_section(&command));
     text.push_str(&escape_block("EXIT STATUS", EXIT_STATUS_HELP));
     text.push_str(EXTRA_SECTIONS);
-    man.render_version_section(&mut Vec::new()).expect("writing to a Vec");
     text.push_str(&format!(".SH VERSION\nv{}\n", env!("CARGO_PKG_VERSION")));
     text
 }
@@ -49,6 +48,7 @@ fn commands_section(command: &clap::Command) -> String {
         for arg in sub.get_arguments().filter(|a| !a.is_global_set() && a.get_long().is_some()) {
             let value = arg
                 .get_value_names()
+                .filter(|_| arg.get_action().takes_values())
                 .and_then(|v| v.first())
                 .map(|v| format!(" \\fI{v}\\fR"))
                 .unwrap_or_default();

@@ -1,1 +1,13 @@
+//! The one integration test binary: runs the built `klp` against fixture
+//! roots and checks whole process results (exit code, stdout, stderr), with
+//! every JSON document validated against the committed schema.
 
+mod fixture;
+mod support;
+
+mod blocking;
+mod check;
+mod errors;
+mod generated;
+mod patches;
+mod status;

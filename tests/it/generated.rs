@@ -1,0 +1,86 @@
+//! Generated files stay in sync with the code: the JSON Schemas under
+//! `schemas/` and the man page `man/klp.8`. Run with UPDATE_SCHEMAS=1 to
+//! rewrite them after an intended change of the contract.
+
+use crate::support::{klp, repo_path, schema_errors};
+use serde_json::{json, Value};
+
+const DOCUMENTS: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "error"];
+
+fn check_generated(rel: &str, generated: &str) {
+    let path = repo_path(rel);
+    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, generated).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == generated, "{rel} is out of date: run `UPDATE_SCHEMAS=1 cargo test --test it generated` and commit it");
+}
+
+#[test]
+fn committed_schemas_match_the_code() {
+    for name in DOCUMENTS {
+        let out = klp(&["schema", name]).run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let schema: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+        check_generated(&format!("schemas/{name}.json"), &out.stdout);
+    }
+}
+
+#[test]
+fn committed_man_page_matches_the_cli() {
+    let out = klp(&["manpage"]).run();
+    assert_eq!(out.code, 0);
+    for section in [".SH COMMANDS", ".SH CAVEATS", ".SH \"EXIT STATUS\"", "\\fBblocking\\fR", "\\-\\-non\\-interactive"] {
+        assert!(out.stdout.contains(section), "man page lacks {section}");
+    }
+    check_generated("man/klp.8", &out.stdout);
+}
+
+#[test]
+fn completions_are_generated() {
+    let out = klp(&["completions", "bash"]).run();
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("blocking") && out.stdout.contains("--format"));
+}
+
+fn valid_status() -> Value {
+    json!({
+        "schema_version": 1, "state": "in_progress", "supported": true, "kernel_release": "6.1.0",
+        "patches_loaded": 1, "patches_enabled": 1,
+        "transition": {"patch": "p", "direction": "patching", "target_state": 1},
+        "livepatch_tainted": true, "taint_mask": 32768, "warnings": []
+    })
+}
+
+#[test]
+fn schemas_accept_a_valid_document() {
+    assert_eq!(schema_errors("status", &valid_status()), Vec::<String>::new());
+}
+
+#[test]
+fn schemas_reject_wrong_documents() {
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
+        ("unknown state", Box::new(|d| d["state"] = json!("done"))),
+        ("string for boolean", Box::new(|d| d["supported"] = json!("yes"))),
+        ("missing schema_version", Box::new(|d| drop(d.as_object_mut().unwrap().remove("schema_version")))),
+        ("schema_version 2", Box::new(|d| d["schema_version"] = json!(2))),
+        ("bad direction", Box::new(|d| d["transition"]["direction"] = json!("sideways"))),
+        ("negative count", Box::new(|d| d["patches_loaded"] = json!(-1))),
+        ("human units", Box::new(|d| d["taint_mask"] = json!("32k"))),
+    ];
+    for (what, mutate) in mutations {
+        let mut doc = valid_status();
+        mutate(&mut doc);
+        assert!(!schema_errors("status", &doc).is_empty(), "schema accepted a document with {what}");
+    }
+    let bad_thread = json!({"schema_version": 1, "state": "ready", "supported": true, "transition": null, "verbosity": 0,
+        "complete": true, "threads_scanned": 0, "threads_unreadable": 0, "threads_vanished": 0,
+        "threads": [{"pid": "1", "tid": 1}], "warnings": []});
+    assert!(!schema_errors("blocking", &bad_thread).is_empty());
+    let bad_error = json!({"schema_version": 1, "error": {"code": "x", "message": "m"}});
+    assert!(!schema_errors("error", &bad_error).is_empty(), "exit_code is required");
+}

@@ -1,0 +1,113 @@
+use crate::fixture::{scenario, Fixture, Object, Patch};
+use crate::support::klp;
+use serde_json::json;
+
+#[test]
+fn names_in_stack_order_with_sysfs_facts() {
+    let tree = scenario("several").unwrap().build();
+    let doc = klp(&["patches"]).root(&tree).run().json(0);
+    let names: Vec<&str> = doc["patches"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["livepatch_1_150600_1_1", "livepatch_9_150600_1_1", "livepatch_10_150600_2_1"]);
+    assert_eq!(doc["order"], "stack_order");
+    assert_eq!(
+        doc["patches"][1],
+        json!({
+            "name": "livepatch_9_150600_1_1", "enabled": true, "transition": false, "replace": false, "stack_order": 2,
+            "objects": [{"name": "klp_busy", "patched": true, "functions": [{"name": "busy_sleep", "sympos": 1}]}]
+        })
+    );
+    let text = klp(&["--format", "text", "patches"]).root(&tree).run();
+    assert_eq!(
+        text.snapshot(),
+        "exit: 0\n--- stdout\nlivepatch_1_150600_1_1\nlivepatch_9_150600_1_1\nlivepatch_10_150600_2_1\n--- stderr\n"
+    );
+}
+
+#[test]
+fn without_stack_order_sorted_by_name_numbers_as_numbers() {
+    let tree = Fixture::new()
+        .patch(Patch::new("livepatch_10_1"))
+        .patch(Patch::new("livepatch_9_1").stack_order(1))
+        .patch(Patch::new("livepatch_2_1"))
+        .build();
+    let doc = klp(&["patches"]).root(&tree).run().json(0);
+    assert_eq!(doc["order"], "name");
+    let names: Vec<&str> = doc["patches"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["livepatch_2_1", "livepatch_9_1", "livepatch_10_1"]);
+}
+
+#[test]
+fn optional_files_absent_are_absent_from_the_report() {
+    let tree = Fixture::new()
+        .patch(Patch::new("old").object(Object::new("vmlinux").function("f", 0)))
+        .build();
+    let doc = klp(&["patches"]).root(&tree).run().json(0);
+    let patch = &doc["patches"][0];
+    assert!(patch.get("replace").is_none() && patch.get("stack_order").is_none(), "{patch}");
+    assert!(patch["objects"][0].get("patched").is_none());
+}
+
+#[test]
+fn verbose_text_keeps_the_classic_block_shape() {
+    let tree = scenario("several").unwrap().build();
+    let out = klp(&["-v", "--format", "text", "patches"]).root(&tree).run();
+    let expected = "\
+livepatch_1_150600_1_1
+    active: 0
+    transition: 0
+    replace: 0
+    stack_order: 1
+    object vmlinux: cmdline_proc_show,1
+
+livepatch_9_150600_1_1
+    active: 1
+    transition: 0
+    replace: 0
+    stack_order: 2
+    object klp_busy: busy_sleep,1
+
+livepatch_10_150600_2_1
+    active: 1
+    transition: 0
+    replace: 0
+    stack_order: 3
+    object vmlinux: cmdline_proc_show,1
+";
+    assert_eq!(out.stdout, expected);
+    assert_eq!(out.code, 0);
+    assert_classic_parser_accepts(&out.stdout);
+}
+
+/// The parsers in the field (openQA, Uyuni): an unindented line starts a
+/// patch, every indented line must be `key: value`, a blank line ends it.
+fn assert_classic_parser_accepts(text: &str) {
+    let mut in_patch = false;
+    for line in text.lines() {
+        if line.is_empty() {
+            in_patch = false;
+        } else if line.starts_with(char::is_whitespace) {
+            assert!(in_patch, "indented line outside a patch: {line:?}");
+            let (key, _) = line.trim_start().split_once(':').unwrap_or_else(|| panic!("not key: value: {line:?}"));
+            assert!(!key.is_empty());
+        } else {
+            assert!(!in_patch, "patch name without blank line before it: {line:?}");
+            in_patch = true;
+        }
+    }
+}
+
+#[test]
+fn unloaded_module_object_is_marked() {
+    let tree = Fixture::new()
+        .patch(Patch::new("p").object(Object::new("vmlinux").patched(true)).object(Object::new("ext4").patched(false).function("ext4_f", 1)))
+        .build();
+    let out = klp(&["-v", "--format", "text", "patches"]).root(&tree).run();
+    assert!(out.stdout.contains("    object vmlinux: (none)\n    object ext4 (not patched): ext4_f,1\n"), "{}", out.stdout);
+}
+
+#[test]
+fn unsupported_kernel_lists_nothing() {
+    let tree = Fixture::new().unsupported().build();
+    let doc = klp(&["patches"]).root(&tree).run().json(0);
+    assert_eq!((doc["supported"].as_bool(), doc["patches"].as_array().map(Vec::len)), (Some(false), Some(0)));
+}
