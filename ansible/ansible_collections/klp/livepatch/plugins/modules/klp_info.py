@@ -18,7 +18,7 @@ description:
   - Optionally waits until a running transition finishes (C(klp check --wait)).
   - Never changes anything on the target.
 author:
-  - klp contributors
+  - klp contributors (!UNKNOWN)
 requirements:
   - The C(klp) binary on the target (see O(klp_path)).
   - Reading the threads' states (O(gather=blocking)) needs root; without it the list of

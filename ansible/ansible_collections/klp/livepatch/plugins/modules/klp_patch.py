@@ -20,7 +20,7 @@ description:
     on hosts that are already below O(from_version), so it can be re-run safely across a fleet.
   - Every step is planned first with C(klp downgrade --dry-run), which is also what check mode reports.
 author:
-  - klp contributors
+  - klp contributors (!UNKNOWN)
 requirements:
   - The C(klp) binary on the target (see O(klp_path)), and rpm and zypper, which klp runs.
 attributes:

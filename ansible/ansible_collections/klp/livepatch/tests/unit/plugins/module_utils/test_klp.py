@@ -14,7 +14,7 @@ from ansible_collections.klp.livepatch.plugins.module_utils.klp import (
 )
 
 
-@pytest.mark.parametrize('left, right, expected', [
+@pytest.mark.parametrize('first, second, expected', [
     ('1', '1', 0),
     ('10', '9', 1),          # numbers compare as numbers, not strings
     ('9', '10', -1),
@@ -28,9 +28,9 @@ from ansible_collections.klp.livepatch.plugins.module_utils.klp import (
     ('1.0^git1', '1.0.1', -1),
     ('1_2', '1.2', 0),       # separators are all equal
 ])
-def test_rpm_vercmp(left, right, expected):
-    assert rpm_vercmp(left, right) == expected
-    assert rpm_vercmp(right, left) == -expected
+def test_rpm_vercmp(first, second, expected):
+    assert rpm_vercmp(first, second) == expected
+    assert rpm_vercmp(second, first) == -expected
 
 
 def test_edition_version():
