@@ -43,3 +43,120 @@ impl ErrorKind {
         }
     }
 }
+
+pub mod changelog;
+pub mod downgrade;
+pub mod info;
+pub mod lifecycle;
+pub mod naming;
+pub mod rpm;
+pub mod vercmp;
+pub mod zypper;
+
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where rpm and zypper act: the host (`/`, no `--root` passed, so real
+/// users get exactly the usual commands) or an absolute root directory.
+#[derive(Debug, Clone)]
+pub struct Tools {
+    root: Option<PathBuf>,
+}
+
+/// What a finished external program left.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Exit status; -1 when killed by a signal.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// stdout and stderr for error details, cut to a readable size.
+    pub fn combined(&self) -> String {
+        const LIMIT: usize = 8192;
+        let mut text = format!("{}{}", self.stdout, self.stderr);
+        if text.len() > LIMIT {
+            let mut cut = LIMIT;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push_str("\n[...]");
+        }
+        text
+    }
+}
+
+impl Tools {
+    /// rpm and zypper need an absolute root; `/` means the host itself.
+    pub fn new(root: &Path) -> Result<Tools> {
+        let absolute = std::fs::canonicalize(root).map_err(|e| Error::read(root, e))?;
+        Ok(Tools { root: (absolute != Path::new("/")).then_some(absolute) })
+    }
+
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
+    /// `rpm [--root R] ARGS...`
+    pub fn rpm_argv<S: AsRef<str>>(&self, args: &[S]) -> Vec<String> {
+        self.argv("rpm", &[], args)
+    }
+
+    /// `zypper [--root R] --non-interactive GLOBAL... COMMAND...`: never waits
+    /// for an answer that stdin (not a terminal here) cannot give.
+    pub fn zypper_argv<S: AsRef<str>>(&self, global: &[&str], args: &[S]) -> Vec<String> {
+        let mut options = vec!["--non-interactive"];
+        options.extend_from_slice(global);
+        self.argv("zypper", &options, args)
+    }
+
+    fn argv<S: AsRef<str>>(&self, program: &str, options: &[&str], args: &[S]) -> Vec<String> {
+        let mut argv = vec![program.to_string()];
+        if let Some(root) = &self.root {
+            argv.push("--root".into());
+            argv.push(root.display().to_string());
+        }
+        argv.extend(options.iter().map(|s| s.to_string()));
+        argv.extend(args.iter().map(|s| s.as_ref().to_string()));
+        argv
+    }
+
+    /// Runs argv (never through a shell) with output captured: stdout is
+    /// klp's own document. The C locale keeps messages parseable.
+    pub fn run(&self, argv: &[String]) -> Result<Output> {
+        let output = Command::new(&argv[0])
+            .args(&argv[1..])
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Error::Package {
+                        kind: ErrorKind::ToolMissing,
+                        message: format!("{} is not installed (not found in PATH)", argv[0]),
+                        details: Some(serde_json::json!({ "program": argv[0] })),
+                    }
+                } else {
+                    Error::Package {
+                        kind: if argv[0] == "rpm" { ErrorKind::RpmFailed } else { ErrorKind::ZypperFailed },
+                        message: format!("cannot run {}: {e}", argv[0]),
+                        details: Some(serde_json::json!({ "command": argv })),
+                    }
+                }
+            })?;
+        Ok(Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+}
+
+/// A package-layer error.
+pub fn error(kind: ErrorKind, message: impl Into<String>, details: serde_json::Value) -> Error {
+    Error::Package { kind, message: message.into(), details: Some(details) }
+}

@@ -1,4 +1,7 @@
-use crate::report::{BlockingReport, PatchInfo, PatchesReport, Report};
+use crate::report::{
+    BlockingReport, DowngradeReport, ExpirationSource, FoundBy, Ownership, PackageInfo, PatchInfo, PatchesReport, Report,
+    UpdateState,
+};
 use std::fmt::Write;
 
 /// Stdout text of a report (warnings go to stderr, see `main`).
@@ -9,7 +12,7 @@ pub fn render(report: &Report) -> String {
         Report::Check(_) => {}
         Report::Patches(patches) => render_patches(&mut out, patches),
         Report::Blocking(blocking) => render_blocking(&mut out, blocking),
-        Report::Downgrade(_) => {}
+        Report::Downgrade(downgrade) => render_downgrade(&mut out, downgrade),
         Report::Schema(value) => {
             out = serde_json::to_string_pretty(value).expect("a JSON value serializes");
             out.push('\n');
@@ -39,6 +42,9 @@ fn render_patches(out: &mut String, report: &PatchesReport) {
 fn render_patch_block(out: &mut String, patch: &PatchInfo) {
     writeln!(out, "{}", patch.name).unwrap();
     writeln!(out, "    active: {}", flag(patch.enabled)).unwrap();
+    if let Some(package) = &patch.package {
+        render_classic_package_lines(out, package);
+    }
     // Beyond the classic keys: more `key: value` lines, never free text.
     writeln!(out, "    transition: {}", flag(patch.transition)).unwrap();
     if let Some(replace) = patch.replace {
@@ -56,6 +62,99 @@ fn render_patch_block(out: &mut String, patch: &PatchInfo) {
         let functions = if functions.is_empty() { "(none)".to_string() } else { functions.join(" ") };
         writeln!(out, "    object {}{state}: {functions}", object.name).unwrap();
     }
+    if let Some(package) = &patch.package {
+        render_package_details(out, package);
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() { "(none)".to_string() } else { items.join(" ") }
+}
+
+/// The classic `RPM:`, `CVE:`, `bug fixes and enhancements:` lines, right
+/// after `active:` as the classic tool prints them.
+fn render_classic_package_lines(out: &mut String, package: &PackageInfo) {
+    let rpm = match (package.owner, &package.nevra) {
+        (_, Some(nevra)) => nevra.as_str(),
+        (Ownership::Unknown, None) => "(unknown)",
+        _ => "(none)",
+    };
+    writeln!(out, "    RPM: {rpm}").unwrap();
+    if package.owner == Ownership::Unknown {
+        // Not asked, or rpm failed: the fixes are unknown, not absent.
+        writeln!(out, "    CVE: (unknown)\n    bug fixes and enhancements: (unknown)").unwrap();
+        return;
+    }
+    let cves = if package.initial && package.cves.is_empty() {
+        "(none - this is an initial kernel live patch)".to_string()
+    } else {
+        list_or_none(&package.cves)
+    };
+    writeln!(out, "    CVE: {cves}").unwrap();
+    writeln!(out, "    bug fixes and enhancements: {}", list_or_none(&package.fixes)).unwrap();
+}
+
+/// Beyond the classic keys: more `key: value` lines, never free text.
+fn render_package_details(out: &mut String, package: &PackageInfo) {
+    let owner = match (package.owner, package.found_by) {
+        (Ownership::Package, Some(FoundBy::ModuleFile)) => "package (found by module file)",
+        (Ownership::Package, _) => "package (found by patch name)",
+        (Ownership::None, _) => "none (no package owns this patch)",
+        (Ownership::Unknown, _) => "unknown (rpm could not be asked)",
+    };
+    writeln!(out, "    owner: {owner}").unwrap();
+    if let Some(file) = &package.module_file {
+        writeln!(out, "    module file: {file}").unwrap();
+    }
+    if let Some(expiration) = &package.expiration {
+        let value = match (&expiration.date, expiration.source) {
+            (Some(date), ExpirationSource::Lifecycle) => format!("{date} (lifecycle data)"),
+            (Some(date), _) => format!("{date} (estimate: kernel release date plus one year)"),
+            (None, _) => "(unknown)".to_string(),
+        };
+        writeln!(out, "    expires: {value}").unwrap();
+        if let Some(expired) = expiration.expired {
+            writeln!(out, "    expired: {}", if expired { "yes" } else { "no" }).unwrap();
+        }
+        if let Some(basis) = &expiration.basis {
+            writeln!(out, "    expiration basis: {basis}").unwrap();
+        }
+    }
+    if let Some(update) = &package.update {
+        let value = match (update.status, &update.newest) {
+            (UpdateState::Available, Some(newest)) => format!("available ({newest})"),
+            (UpdateState::Available, None) => "available".to_string(),
+            (UpdateState::UpToDate, _) => "up to date".to_string(),
+            (UpdateState::Unknown, _) => "(unknown)".to_string(),
+        };
+        writeln!(out, "    update: {value}").unwrap();
+    }
+}
+
+/// A short summary for people: the plan, or what happened.
+fn render_downgrade(out: &mut String, report: &DowngradeReport) {
+    let command = crate::pkg::downgrade::shell_words(&report.command);
+    if report.dry_run {
+        writeln!(out, "would downgrade {} from {} to {}", report.package, report.from, report.to).unwrap();
+        writeln!(out, "command: {command}").unwrap();
+        writeln!(out, "dry run: nothing was changed").unwrap();
+        return;
+    }
+    if !report.changed {
+        writeln!(out, "{} is already at {}: nothing to do", report.package, report.from).unwrap();
+        return;
+    }
+    writeln!(
+        out,
+        "downgraded {} from {} to {}",
+        report.package,
+        report.from,
+        report.installed_after.as_deref().unwrap_or(&report.to)
+    )
+    .unwrap();
+    writeln!(out, "command: {command}").unwrap();
+    let patch = |p: &Option<String>| p.clone().unwrap_or_else(|| "(none)".into());
+    writeln!(out, "live patch: {} -> {}", patch(&report.patch_before), patch(&report.patch_after)).unwrap();
 }
 
 fn render_blocking(out: &mut String, report: &BlockingReport) {

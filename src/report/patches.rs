@@ -40,7 +40,103 @@ pub struct PatchInfo {
     pub objects: Vec<PatchedObject>,
     /// Package facts (`-v` and up); absent below `-v`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub package: Option<serde_json::Value>,
+    pub package: Option<PackageInfo>,
+}
+
+/// The package that shipped a live patch, from rpm (`-v`), with support
+/// expiration and update status (`-vv`).
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct PackageInfo {
+    /// Whether an installed package owns the patch: `package`; `none` for a
+    /// patch no package owns (loaded by hand); `unknown` when rpm could not be
+    /// asked (see the warnings).
+    pub owner: Ownership,
+    /// How the package was found: from the patch's module file (`rpm -qf`), or
+    /// by the SUSE naming rule when the module file is gone. Null without owner.
+    pub found_by: Option<FoundBy>,
+    /// The patch's module file, as seen inside the root; null when not found.
+    pub module_file: Option<String>,
+    /// `name-version-release.arch` (with `epoch:` before the version when set),
+    /// the classic `RPM:` line.
+    pub nevra: Option<String>,
+    pub name: Option<String>,
+    pub epoch: Option<u64>,
+    pub version: Option<String>,
+    pub release: Option<String>,
+    pub arch: Option<String>,
+    /// CVE identifiers named in the package changelog, newest first.
+    pub cves: Vec<String>,
+    /// Other fixes and enhancements: bug references (`bsc#`, `boo#`, `bnc#`,
+    /// `jsc#`) of changelog items that name no CVE, newest first.
+    pub fixes: Vec<String>,
+    /// The first live patch of a kernel (version 1, no CVE fixed yet).
+    pub initial: bool,
+    /// End of support (`-vv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<Expiration>,
+    /// Whether a newer version is available (`-vv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateStatus>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Ownership {
+    Package,
+    None,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundBy {
+    /// `rpm -qf` of `/lib/modules/<kernel>/livepatch/livepatch-<V>-<R>.ko`.
+    ModuleFile,
+    /// The module file is gone: `kernel-livepatch-<kernel>-<flavor>-<V>-<R>`
+    /// derived from the patch name `livepatch_<V>_<R>`.
+    PatchName,
+}
+
+/// When the patch's support ends.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct Expiration {
+    /// `YYYY-MM-DD`; null when it cannot be told.
+    pub date: Option<String>,
+    /// `lifecycle`: from the vendor's lifecycle data; `estimate`: the kernel
+    /// package's build date plus one year; `unknown`: neither is available.
+    pub source: ExpirationSource,
+    /// Whether `date` is in the past (UTC); null without a date.
+    pub expired: Option<bool>,
+    /// What the date rests on: the lifecycle file, or the kernel package.
+    pub basis: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpirationSource {
+    Lifecycle,
+    Estimate,
+    Unknown,
+}
+
+/// Newer versions of the same package in the configured repositories.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct UpdateStatus {
+    /// `available`, `up_to_date`, or `unknown` (zypper could not tell; see
+    /// the warnings).
+    pub status: UpdateState,
+    /// Newest edition (`VERSION-RELEASE`) in the repositories, if any.
+    pub newest: Option<String>,
+    /// Whether the repositories were refreshed first (`--refresh`).
+    pub refreshed: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateState {
+    Available,
+    UpToDate,
+    Unknown,
 }
 
 /// `vmlinux` or a kernel module the patch changes.

@@ -10,4 +10,5 @@ mod check;
 mod errors;
 mod generated;
 mod patches;
+mod pkg;
 mod status;

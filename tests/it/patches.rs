@@ -50,28 +50,41 @@ fn optional_files_absent_are_absent_from_the_report() {
 #[test]
 fn verbose_text_keeps_the_classic_block_shape() {
     let tree = scenario("several").unwrap().build();
-    let out = klp(&["-v", "--format", "text", "patches"]).root(&tree).run();
+    // No rpm on PATH: the package lines must say "unknown", never "none".
+    let out = klp(&["-v", "--format", "text", "patches"]).root(&tree).env("PATH", "/nonexistent").run();
     let expected = "\
 livepatch_1_150600_1_1
     active: 0
+    RPM: (unknown)
+    CVE: (unknown)
+    bug fixes and enhancements: (unknown)
     transition: 0
     replace: 0
     stack_order: 1
     object vmlinux: cmdline_proc_show,1
+    owner: unknown (rpm could not be asked)
 
 livepatch_9_150600_1_1
     active: 1
+    RPM: (unknown)
+    CVE: (unknown)
+    bug fixes and enhancements: (unknown)
     transition: 0
     replace: 0
     stack_order: 2
     object klp_busy: busy_sleep,1
+    owner: unknown (rpm could not be asked)
 
 livepatch_10_150600_2_1
     active: 1
+    RPM: (unknown)
+    CVE: (unknown)
+    bug fixes and enhancements: (unknown)
     transition: 0
     replace: 0
     stack_order: 3
     object vmlinux: cmdline_proc_show,1
+    owner: unknown (rpm could not be asked)
 ";
     assert_eq!(out.stdout, expected);
     assert_eq!(out.code, 0);

@@ -1,0 +1,236 @@
+//! `downgrade`: replace the running kernel's live patch package with an
+//! older version through zypper, then verify with rpm.
+//!
+//! Every failure re-reads the installed version with rpm and puts it in the
+//! error details (`installed`), so a caller can see that nothing changed.
+
+use super::rpm;
+use super::vercmp::{rpmvercmp, Edition};
+use super::{error, naming, zypper, ErrorKind, Tools};
+use crate::{Error, Result};
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+pub struct Request<'a> {
+    pub root: &'a Path,
+    pub kernel: Option<String>,
+    /// `--to VERSION` (the package version, e.g. `3`).
+    pub to: Option<&'a str>,
+    pub dry_run: bool,
+    /// `-n`: no confirmation.
+    pub assume_yes: bool,
+}
+
+pub struct Outcome {
+    pub package: String,
+    pub from: String,
+    pub to: String,
+    pub changed: bool,
+    pub command: Vec<String>,
+    pub zypper_exit_code: Option<i32>,
+    pub installed_after: Option<String>,
+}
+
+/// How to ask "proceed?"; the terminal in real use, injectable for tests.
+pub trait Confirm {
+    /// Ok(true) yes, Ok(false) no; Err(()) when there is no terminal.
+    fn confirm(&mut self, prompt: &str) -> std::result::Result<bool, ()>;
+}
+
+/// Asks on the controlling terminal (`/dev/tty`), never on stdout, which
+/// carries klp's document.
+pub struct Terminal;
+
+impl Confirm for Terminal {
+    fn confirm(&mut self, prompt: &str) -> std::result::Result<bool, ()> {
+        let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").map_err(|_| ())?;
+        let mut writer = &tty;
+        writer.write_all(prompt.as_bytes()).map_err(|_| ())?;
+        writer.flush().map_err(|_| ())?;
+        let mut answer = String::new();
+        std::io::BufReader::new(&tty).read_line(&mut answer).map_err(|_| ())?;
+        Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    }
+}
+
+pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
+    let tools = Tools::new(request.root)?;
+    let kernel = request.kernel.clone().ok_or_else(|| {
+        error(
+            ErrorKind::NoPackage,
+            "the running kernel release is unreadable (proc/sys/kernel/osrelease): cannot name its live patch package",
+            serde_json::json!({ "kernel_release": null }),
+        )
+    })?;
+    let package = naming::livepatch_package(&kernel).ok_or_else(|| {
+        error(
+            ErrorKind::NoPackage,
+            format!("kernel release {kernel} does not name a live patch package (VERSION-RELEASE-FLAVOR)"),
+            serde_json::json!({ "kernel_release": kernel }),
+        )
+    })?;
+    let installed = current(&tools, &package)?.ok_or_else(|| {
+        error(
+            ErrorKind::NoPackage,
+            format!("no live patch package is installed for the running kernel {kernel} ({package})"),
+            serde_json::json!({ "package": package, "kernel_release": kernel, "installed": null }),
+        )
+    })?;
+    let from = installed.to_string();
+    let fail = |kind, message: String, mut details: serde_json::Value| -> Error {
+        // Never assume: say what rpm sees now.
+        let now = current(&tools, &package).ok().flatten().map(|e| e.to_string());
+        details["package"] = package.clone().into();
+        details["from"] = from.clone().into();
+        details["installed"] = now.into();
+        error(kind, message, details)
+    };
+
+    // Going "to" the installed version is a success without change; ask no repository.
+    if let Some(to) = request.to {
+        match rpmvercmp(to, &installed.version) {
+            std::cmp::Ordering::Equal => {
+                return Ok(Outcome {
+                    package,
+                    to: from.clone(),
+                    from: from.clone(),
+                    changed: false,
+                    command: Vec::new(),
+                    zypper_exit_code: None,
+                    installed_after: Some(from.clone()),
+                })
+            }
+            std::cmp::Ordering::Greater => {
+                return Err(fail(
+                    ErrorKind::VersionNewer,
+                    format!("version {to} is newer than the installed {from}: downgrade only goes back (use zypper to update)"),
+                    serde_json::json!({ "requested": to }),
+                ))
+            }
+            std::cmp::Ordering::Less => {}
+        }
+    }
+
+    let available: Vec<Edition> = match zypper::search(&tools, std::slice::from_ref(&package), true) {
+        Ok(found) => found.into_iter().filter(|s| s.name == package && !s.is_system()).map(|s| s.edition()).collect(),
+        Err(err) => return Err(refail(err, &fail)),
+    };
+    let older = available.iter().filter(|e| e.cmp_rpm(&installed).is_lt());
+    let target = match request.to {
+        Some(to) => older.filter(|e| rpmvercmp(&e.version, to).is_eq()).max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
+            fail(
+                ErrorKind::VersionNotFound,
+                format!("version {to} of {package} is not available in any repository"),
+                serde_json::json!({ "requested": to, "available": editions(&available) }),
+            )
+        })?,
+        None => older.max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
+            fail(
+                ErrorKind::NoOlderVersion,
+                format!("no version of {package} older than the installed {from} is available"),
+                serde_json::json!({ "available": editions(&available) }),
+            )
+        })?,
+    };
+    let to = target.to_string();
+    let command = tools.zypper_argv(&[], &["install".to_string(), "--oldpackage".into(), format!("{package}={to}")]);
+    let mut outcome = Outcome {
+        package: package.clone(),
+        from: from.clone(),
+        to: to.clone(),
+        changed: false,
+        command: command.clone(),
+        zypper_exit_code: None,
+        installed_after: None,
+    };
+    if request.dry_run {
+        return Ok(outcome);
+    }
+    if !request.assume_yes {
+        let prompt = format!(
+            "klp: downgrade {package} from {from} to {to} by running:\n  {}\nProceed? [y/N] ",
+            shell_words(&command)
+        );
+        match confirm.confirm(&prompt) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(fail(
+                    ErrorKind::Declined,
+                    "downgrade declined: nothing was changed".into(),
+                    serde_json::json!({ "to": to, "command": command }),
+                ))
+            }
+            Err(()) => {
+                return Err(fail(
+                    ErrorKind::NoTerminal,
+                    "downgrade needs confirmation but there is no terminal to ask on: pass -n to proceed without asking".into(),
+                    serde_json::json!({ "to": to, "command": command }),
+                ))
+            }
+        }
+    }
+
+    let output = tools.run(&command).map_err(|err| refail(err, &fail))?;
+    outcome.zypper_exit_code = Some(output.code);
+    if output.code != 0 {
+        return Err(refail(zypper::failure(&command, &output), &fail));
+    }
+    let after = current(&tools, &package).map_err(|err| refail(err, &fail))?.map(|e| e.to_string());
+    if after.as_deref() != Some(to.as_str()) {
+        return Err(fail(
+            ErrorKind::ZypperFailed,
+            format!("zypper exited 0 but {package} is at {} instead of {to}", after.as_deref().unwrap_or("(not installed)")),
+            serde_json::json!({ "to": to, "command": command, "exit_code": 0, "output": output.combined() }),
+        ));
+    }
+    outcome.changed = after.as_deref() != Some(from.as_str());
+    outcome.installed_after = after;
+    Ok(outcome)
+}
+
+/// The installed edition (highest, should several be installed).
+fn current(tools: &Tools, package: &str) -> Result<Option<Edition>> {
+    Ok(rpm::installed_editions(tools, package)?.first().map(|p| Edition::parse(&p.edition())))
+}
+
+/// Adds the re-verified installed version to a package error's details.
+fn refail(err: Error, fail: &dyn Fn(ErrorKind, String, serde_json::Value) -> Error) -> Error {
+    match err {
+        Error::Package { kind, message, details } => {
+            fail(kind, message, details.filter(|d| d.is_object()).unwrap_or_else(|| serde_json::json!({})))
+        }
+        other => other,
+    }
+}
+
+fn editions(list: &[Edition]) -> Vec<String> {
+    let mut sorted = list.to_vec();
+    sorted.sort_by(|a, b| a.cmp_rpm(b));
+    sorted.dedup();
+    sorted.iter().map(Edition::to_string).collect()
+}
+
+/// argv as a person would type it (for display only; it is never run by a shell).
+pub fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|arg| {
+            if !arg.is_empty() && arg.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_./=:+,@%".contains(&c)) {
+                arg.clone()
+            } else {
+                format!("'{}'", arg.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_only_what_needs_it() {
+        let argv: Vec<String> = ["zypper", "--root", "/tmp/a b", "install", "x=1-2"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(shell_words(&argv), "zypper --root '/tmp/a b' install x=1-2");
+    }
+}

@@ -1,0 +1,97 @@
+//! SUSE's naming rules linking a running kernel, a live patch package, its
+//! module file and the patch's sysfs name (facts file, section 2).
+
+use std::path::Path;
+
+/// `6.4.0-150600.23.22-default` -> (`6.4.0`, `150600.23.22`, `default`).
+pub fn split_kernel_release(kernel: &str) -> Option<(&str, &str, &str)> {
+    let (base, flavor) = kernel.rsplit_once('-')?;
+    let (version, release) = base.split_once('-')?;
+    (!version.is_empty() && !release.is_empty() && !flavor.is_empty()).then_some((version, release, flavor))
+}
+
+/// `kernel-livepatch-6_4_0-150600_23_22-default` for `6.4.0-150600.23.22-default`.
+pub fn livepatch_package(kernel: &str) -> Option<String> {
+    let (version, release, flavor) = split_kernel_release(kernel)?;
+    Some(format!("kernel-livepatch-{}-{}-{flavor}", version.replace('.', "_"), release.replace('.', "_")))
+}
+
+/// The kernel package itself: `kernel-default-6.4.0-150600.23.22`.
+pub fn kernel_package(kernel: &str) -> Option<String> {
+    let (version, release, flavor) = split_kernel_release(kernel)?;
+    Some(format!("kernel-{flavor}-{version}-{release}"))
+}
+
+/// `livepatch_6_150400_2_2` -> (`6`, `150400.2.2`): the package edition the
+/// SUSE rule gives the patch; None for names that do not follow it.
+pub fn edition_from_patch_name(patch: &str) -> Option<(String, String)> {
+    let rest = patch.strip_prefix("livepatch_")?;
+    let (version, release) = rest.split_once('_')?;
+    let valid = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit() || c == b'_');
+    (version.bytes().all(|c| c.is_ascii_digit()) && valid(version) && valid(release))
+        .then(|| (version.to_string(), release.replace('_', ".")))
+}
+
+/// Directories (inside the root) that hold the kernel's live patch modules.
+pub fn module_dirs(kernel: &str) -> [String; 2] {
+    [format!("/lib/modules/{kernel}/livepatch"), format!("/usr/lib/modules/{kernel}/livepatch")]
+}
+
+/// The module file of a loaded patch, as seen inside the root: the file
+/// whose name, without `.ko[.xz|.zst|.gz]` and with dashes as underscores,
+/// is the sysfs name (the kernel turns dashes into underscores). Looked up
+/// on every call: the file name changes with every version.
+pub fn find_module_file(root: &Path, kernel: &str, patch: &str) -> Option<String> {
+    for dir in module_dirs(kernel) {
+        let Ok(entries) = std::fs::read_dir(root.join(dir.trim_start_matches('/'))) else { continue };
+        let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        for name in names {
+            if module_stem(&name).is_some_and(|stem| stem.replace('-', "_") == patch) {
+                return Some(format!("{dir}/{name}"));
+            }
+        }
+    }
+    None
+}
+
+fn module_stem(file: &str) -> Option<&str> {
+    [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].iter().find_map(|ext| file.strip_suffix(ext))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_name_rule() {
+        assert_eq!(
+            livepatch_package("6.4.0-150600.23.22-default").as_deref(),
+            Some("kernel-livepatch-6_4_0-150600_23_22-default")
+        );
+        assert_eq!(kernel_package("5.14.21-150400.24.33-default").as_deref(), Some("kernel-default-5.14.21-150400.24.33"));
+        assert_eq!(livepatch_package("6.4.0"), None);
+    }
+
+    #[test]
+    fn patch_name_rule() {
+        assert_eq!(edition_from_patch_name("livepatch_6_150400_2_2"), Some(("6".into(), "150400.2.2".into())));
+        assert_eq!(edition_from_patch_name("livepatch_12_150600_13_1"), Some(("12".into(), "150600.13.1".into())));
+        assert_eq!(edition_from_patch_name("livepatch_sample"), None);
+        assert_eq!(edition_from_patch_name("my_patch"), None);
+    }
+
+    #[test]
+    fn module_file_matches_sysfs_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let modules = dir.path().join("lib/modules/6.4.0-1-default/livepatch");
+        std::fs::create_dir_all(&modules).unwrap();
+        std::fs::write(modules.join("livepatch-6-150400_2_2.ko.zst"), "").unwrap();
+        std::fs::write(modules.join("livepatch-7-150400_3_1.ko"), "").unwrap();
+        assert_eq!(
+            find_module_file(dir.path(), "6.4.0-1-default", "livepatch_6_150400_2_2").as_deref(),
+            Some("/lib/modules/6.4.0-1-default/livepatch/livepatch-6-150400_2_2.ko.zst")
+        );
+        assert_eq!(find_module_file(dir.path(), "6.4.0-1-default", "livepatch_5_150400_1_1"), None);
+    }
+}

@@ -1,0 +1,669 @@
+#!/usr/bin/env python3
+"""Host side of the vm suite: boots the guest, asserts on what it reported.
+
+  vmtest.py extract-vmlinux VMLINUZ OUT
+  vmtest.py run --kernel VMLINUX --initrd CPIO --kernel-release ABI
+                --klp KLP --schemas DIR --work DIR [--timeout S]
+  vmtest.py recheck --kernel-release ABI --klp KLP --schemas DIR --work DIR
+                (the checks again on WORK's serial.log and results.jsonl)
+
+The guest (tests/vm/guest/init) runs every scenario and writes one JSON line
+per step to its second serial port: argv, uid, exit code, exact stdout and
+stderr (tests/vm/guest/vmstep.c). This script checks every klp JSON document
+against the committed schema and every scenario's outputs and exit codes,
+prints one line per check, and ends with `N passed, N failed`.
+Standard library only, plus `jsonschema` (from the suite's venv).
+"""
+
+import argparse
+import json
+import lzma
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TAINT_LIVEPATCH = 1 << 15
+
+
+def extract_vmlinux(vmlinuz: Path, out: Path) -> None:
+    """The ELF inside a Debian bzImage (CONFIG_KERNEL_XZ): the first XZ
+    stream that decompresses to an ELF file."""
+    data = vmlinuz.read_bytes()
+    start = 0
+    while True:
+        at = data.find(b"\xfd7zXZ\x00", start)
+        if at < 0:
+            sys.exit(f"vmtest: no XZ-compressed ELF found in {vmlinuz}")
+        try:
+            elf = lzma.LZMADecompressor().decompress(data[at:])
+        except lzma.LZMAError:
+            elf = b""
+        if elf.startswith(b"\x7fELF"):
+            out.write_bytes(elf)
+            return
+        start = at + 1
+
+
+# --- booting -----------------------------------------------------------------
+
+
+def accel_args() -> list:
+    """KVM only where the CPU can do it: here /dev/kvm may exist without
+    vmx/svm (a paravirtual backend), and then only TCG works."""
+    try:
+        cpu_flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpu_flags = ""
+    if os.access("/dev/kvm", os.R_OK | os.W_OK) and re.search(r"\b(vmx|svm)\b", cpu_flags):
+        return ["-accel", "kvm", "-cpu", "host"]
+    return ["-accel", "tcg"]
+
+
+def boot(args, serial_log: Path, results_log: Path) -> tuple:
+    """Runs qemu until the guest powers off or the timeout passes.
+    Returns (qemu exit code or None on timeout, seconds)."""
+    argv = [
+        "qemu-system-x86_64", *accel_args(),
+        "-m", "512", "-smp", "1", "-nodefaults", "-display", "none", "-no-reboot",
+        "-serial", f"file:{serial_log}", "-serial", f"file:{results_log}",
+        "-kernel", str(args.kernel), "-initrd", str(args.initrd),
+        # panic=-1 reboots at once on a panic, and -no-reboot turns that
+        # into qemu exiting: a panic never waits for the timeout.
+        "-append", "console=ttyS0 panic=-1 oops=panic loglevel=5",
+    ]
+    print("vm: boot:", " ".join(argv), flush=True)
+    start = time.monotonic()
+    qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+    try:
+        code = qemu.wait(timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        code = None
+    finally:
+        if qemu.poll() is None:
+            os.kill(qemu.pid, signal.SIGKILL)
+            qemu.wait()
+    return code, time.monotonic() - start
+
+
+def clean_serial(text: str) -> str:
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    return text.replace("\r", "")
+
+
+def serial_tail(path: Path, lines: int = 60) -> str:
+    try:
+        text = clean_serial(path.read_text(errors="replace"))
+    except OSError as e:
+        return f"(no serial log: {e})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def read_results(path: Path) -> tuple:
+    """Step records by name, in order, and the lines that did not parse."""
+    steps, bad = {}, []
+    try:
+        raw = path.read_text(errors="replace")
+    except OSError:
+        return steps, ["(no results file)"]
+    for line in clean_serial(raw).splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            bad.append(line)
+            continue
+        if record.get("step") in steps:
+            bad.append(f"duplicate step {record.get('step')}")
+        steps[record["step"]] = record
+    return steps, bad
+
+
+# --- checking ----------------------------------------------------------------
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+        self.quiet = False
+
+    def check(self, ok: bool, what: str, detail="") -> bool:
+        if ok:
+            self.passed += 1
+            if not self.quiet:
+                print(f"  ok    {what}")
+        else:
+            self.failed.append(what)
+            print(f"  FAIL  {what}" + (f"\n        {detail}" if detail != "" else ""))
+        return ok
+
+    def equal(self, got, want, what: str) -> bool:
+        return self.check(got == want, what, f"got {got!r}, want {want!r}")
+
+
+class Guest:
+    """The guest's step records, with JSON parsing and schema validation."""
+
+    def __init__(self, steps: dict, checks: Checks):
+        self.steps = steps
+        self.c = checks
+
+    def step(self, name: str) -> dict:
+        record = self.steps.get(name)
+        if record is None:
+            self.c.check(False, f"{name}: step ran in the guest")
+            return {"step": name, "argv": [], "exit": None, "stdout": "", "stderr": "", "missing": True}
+        return record
+
+    def out(self, name: str) -> str:
+        return self.step(name)["stdout"]
+
+    def exit(self, name: str, want: int) -> dict:
+        record = self.step(name)
+        if not record.get("missing"):
+            self.c.equal(record["exit"], want, f"{name}: exit code")
+        return record
+
+    def json(self, name: str, want_exit: int = 0) -> dict:
+        """The step's stdout as its one JSON document (already schema-checked
+        by validate_all); {} when missing or unparsable."""
+        record = self.exit(name, want_exit)
+        try:
+            return json.loads(record["stdout"])
+        except (json.JSONDecodeError, KeyError):
+            return {}
+
+    def text(self, name: str, want_stdout: str, want_exit: int = 0) -> None:
+        record = self.exit(name, want_exit)
+        if not record.get("missing"):
+            self.c.equal(record["stdout"], want_stdout, f"{name}: stdout")
+
+
+def klp_command(argv: list) -> tuple:
+    """(command, text mode?) of a klp argv, e.g. (`blocking`, False)."""
+    text = "--format" in argv and argv[argv.index("--format") + 1] == "text"
+    for arg in argv[1:]:
+        if arg in ("status", "check", "patches", "blocking", "downgrade"):
+            return arg, text
+    return None, text
+
+
+def validate_all(guest: Guest, validators: dict) -> None:
+    """Every step: ran to its end; every klp JSON step: exactly one JSON
+    document on stdout that validates against its command's schema (or the
+    error schema); stderr empty for root (warnings go there in text mode).
+    Only failures are printed: these are many and alike."""
+    before = guest.c.passed
+    guest.c.quiet = True
+    for name, record in guest.steps.items():
+        if name == "done":
+            continue
+        guest.c.check(not record.get("timed_out") and record.get("signal") is None,
+                      f"{name}: finished by itself", f"timed_out={record.get('timed_out')} signal={record.get('signal')}")
+        argv = record["argv"]
+        if not argv or argv[0] != "klp":
+            # Setup and ground-truth steps (insmod, waitfor, cat, ls) must work.
+            guest.c.equal(record.get("exit"), 0, f"{name}: exit code")
+            continue
+        command, text = klp_command(argv)
+        if record["uid"] == 0:
+            guest.c.equal(record["stderr"], "", f"{name}: klp stderr empty")
+        if text:
+            continue
+        stdout = record["stdout"]
+        lines = stdout.splitlines()
+        if not guest.c.check(len(lines) == 1 and stdout.endswith("\n"), f"{name}: one JSON line on stdout", stdout[:300]):
+            continue
+        try:
+            doc = json.loads(stdout)
+        except json.JSONDecodeError as e:
+            guest.c.check(False, f"{name}: stdout parses as JSON", str(e))
+            continue
+        kind = "error" if "error" in doc else command
+        errors = sorted(validators[kind].iter_errors(doc), key=lambda e: list(e.path))
+        guest.c.check(not errors, f"{name}: valid against schemas/{kind}.json",
+                      "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5]))
+    guest.c.quiet = False
+    print(f"vm: every step ran to its end, setup steps exit 0, klp's stderr empty as root, its JSON one "
+          f"document valid against schemas/: {guest.c.passed - before} checks passed")
+
+
+def load_validators(schema_dir: Path, klp: Path) -> dict:
+    """The committed schemas; `klp schema DOC` for any not committed yet."""
+    import jsonschema
+
+    validators = {}
+    for doc in ("status", "check", "patches", "blocking", "error"):
+        path = schema_dir / f"{doc}.json"
+        if path.is_file():
+            schema = json.loads(path.read_text())
+        else:
+            print(f"vm: schemas/{doc}.json not committed, using `klp schema {doc}`")
+            schema = json.loads(subprocess.run([str(klp), "schema", doc], check=True, capture_output=True, text=True).stdout)
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        validators[doc] = cls(schema)
+    return validators
+
+
+def kernel_version(release: str) -> tuple:
+    m = re.match(r"(\d+)\.(\d+)", release)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def attrs_of(guest: Guest, name: str) -> set:
+    return set(guest.out(name).split())
+
+
+def check_optional_attrs(c: Checks, what: str, patch: dict, attrs: set, version: tuple) -> None:
+    """`replace` (6.11) and `stack_order` (6.14) are reported exactly when the
+    kernel has the file, and the kernel has it exactly from that version."""
+    for key, since in (("replace", (6, 11)), ("stack_order", (6, 14))):
+        c.equal(key in attrs, version >= since, f"{what}: sysfs has `{key}` iff kernel >= {since[0]}.{since[1]}")
+        c.equal(key in patch, key in attrs, f"{what}: `{key}` reported iff the kernel has it")
+
+
+def thread_ids(doc: dict) -> list:
+    return [(t.get("pid"), t.get("tid")) for t in doc.get("threads", [])]
+
+
+def indented_lines_parse(text: str) -> bool:
+    """What the field's parsers of `klp -v patches` require (facts file,
+    section 3): every indented line is `key: value`."""
+    return all(re.match(r"^\s+([^:]+):\s*(.*)", line) for line in text.splitlines() if line[:1].isspace())
+
+
+def scenarios(g: Guest, release: str) -> None:
+    c = g.c
+    version = kernel_version(release)
+
+    print("vm: boot")
+    c.equal(g.out("boot_uname").strip(), release, "boot_uname: the guest runs the kernel the modules were built for")
+    g.text("boot_ls_livepatch", "")
+    boot_taint = int(g.out("boot_tainted").strip() or -1)
+    c.equal(boot_taint & TAINT_LIVEPATCH, 0, "boot_tainted: no K taint before any live patch")
+
+    print("vm: scenario 1: nothing loaded")
+    s = g.json("s1_status")
+    c.equal((s.get("state"), s.get("supported"), s.get("transition")), ("ready", True, None), "s1_status: ready, supported, no transition")
+    c.equal((s.get("patches_loaded"), s.get("patches_enabled")), (0, 0), "s1_status: no patches")
+    c.equal(s.get("kernel_release"), release, "s1_status: kernel_release")
+    c.equal((s.get("livepatch_tainted"), s.get("taint_mask")), (False, boot_taint), "s1_status: taint as the kernel says")
+    g.text("s1_status_text", "ready\n")
+    s = g.json("s1_check")
+    c.check("wait" not in s and s.get("state") == "ready", "s1_check: ready, no wait object")
+    g.text("s1_check_text", "")
+    s = g.json("s1_patches")
+    c.equal((s.get("supported"), s.get("patches")), (True, []), "s1_patches: supported, empty")
+    g.text("s1_patches_text", "")
+    s = g.json("s1_blocking")
+    c.equal((s.get("state"), s.get("complete"), s.get("threads")), ("ready", True, []), "s1_blocking: ready, complete, empty")
+    g.text("s1_blocking_text", "")
+
+    print("vm: scenario 2: one patch, finished")
+    g.exit("s2_insmod", 0)
+    g.exit("s2_wait", 0)
+    c.equal(g.out("s2_cmdline"), "klp-vm-test cmdline variant 1\n", "s2_cmdline: the patch is live")
+    taint = int(g.out("s2_tainted").strip() or -1)
+    s = g.json("s2_status")
+    c.equal((s.get("state"), s.get("patches_loaded"), s.get("patches_enabled")), ("ready", 1, 1), "s2_status: ready, 1 loaded, 1 enabled")
+    c.equal((s.get("livepatch_tainted"), s.get("taint_mask")), (True, taint), "s2_status: K taint, mask as /proc says")
+    c.check(taint & TAINT_LIVEPATCH != 0, "s2_tainted: the kernel set K", taint)
+    g.text("s2_status_text", "ready\n")
+    g.json("s2_check", 0)
+    g.text("s2_check_text", "", 0)
+    s = g.json("s2_patches")
+    patches = s.get("patches", [])
+    c.equal([p.get("name") for p in patches], ["klp_cmdline_1"], "s2_patches: lists the patch")
+    if patches:
+        p = patches[0]
+        c.equal((p.get("enabled"), p.get("transition")), (True, False), "s2_patches: enabled, not in transition")
+        c.equal(p.get("objects"), [{"name": "vmlinux", "patched": True, "functions": [{"name": "cmdline_proc_show", "sympos": 1}]}],
+                "s2_patches: object vmlinux, function cmdline_proc_show,1")
+        check_optional_attrs(c, "s2_patches", p, attrs_of(g, "s2_attrs"), version)
+    g.text("s2_patches_text", "klp_cmdline_1\n")
+    g.json("s2_patches_v")
+    text = g.exit("s2_patches_v_text", 0)["stdout"]
+    c.check(text.startswith("klp_cmdline_1\n    active: 1\n"), "s2_patches_v_text: classic block (name, active: 1)", text)
+    c.check("    object vmlinux: cmdline_proc_show,1\n" in text, "s2_patches_v_text: object line", text)
+    c.check(indented_lines_parse(text), "s2_patches_v_text: every indented line is `key: value`", text)
+    s = g.json("s2_blocking")
+    c.equal((s.get("state"), s.get("threads")), ("ready", []), "s2_blocking: nothing blocks")
+    g.text("s2_blocking_text", "")
+
+    print("vm: scenario 6: stacking and atomic replace")
+    g.exit("s6_insmod2", 0)
+    g.exit("s6_wait2", 0)
+    c.equal(g.out("s6_cmdline2"), "klp-vm-test cmdline variant 2\n", "s6_cmdline2: the top of the stack wins")
+    c.equal(g.out("s6_ls_stacked").split(), ["klp_cmdline_1", "klp_cmdline_2"], "s6_ls_stacked: both in sysfs")
+    s = g.json("s6_patches_stacked")
+    patches = s.get("patches", [])
+    c.equal([p.get("name") for p in patches], ["klp_cmdline_1", "klp_cmdline_2"], "s6_patches_stacked: both, in stack order")
+    c.equal(s.get("order"), "stack_order" if version >= (6, 14) else "name", "s6_patches_stacked: order source")
+    for p, attrs in zip(patches, ("s6_attrs1", "s6_attrs2")):
+        c.equal((p.get("enabled"), p.get("transition")), (True, False), f"s6_patches_stacked: {p.get('name')} enabled, finished")
+        check_optional_attrs(c, f"s6_patches_stacked {p.get('name')}", p, attrs_of(g, attrs), version)
+        if "replace" in p:
+            c.equal(p["replace"], False, f"s6_patches_stacked: {p.get('name')} replace false")
+    if version >= (6, 14) and len(patches) == 2:
+        c.equal([p.get("stack_order") for p in patches], [1, 2], "s6_patches_stacked: stack_order 1, 2")
+    g.text("s6_patches_stacked_text", "klp_cmdline_1\nklp_cmdline_2\n")
+    g.json("s6_patches_stacked_v")
+    text = g.exit("s6_patches_stacked_v_text", 0)["stdout"]
+    c.check(text.startswith("klp_cmdline_1\n    active: 1\n") and "\n\nklp_cmdline_2\n    active: 1\n" in text,
+            "s6_patches_stacked_v_text: two classic blocks, a blank line between", text)
+    c.check(indented_lines_parse(text), "s6_patches_stacked_v_text: every indented line is `key: value`", text)
+    for step in ("s6_insmod3", "s6_wait3", "s6_wait_gone1", "s6_wait_gone2"):
+        g.exit(step, 0)
+    c.equal(g.out("s6_cmdline3"), "klp-vm-test cmdline variant 3\n", "s6_cmdline3: the replacing patch is live")
+    c.equal(g.out("s6_ls_replaced").split(), ["klp_cmdline_3"], "s6_ls_replaced: replaced patches left sysfs")
+    s = g.json("s6_patches_replaced")
+    patches = s.get("patches", [])
+    c.equal([p.get("name") for p in patches], ["klp_cmdline_3"], "s6_patches_replaced: only the replacing patch")
+    if patches:
+        check_optional_attrs(c, "s6_patches_replaced", patches[0], attrs_of(g, "s6_attrs3"), version)
+        if "replace" in patches[0]:
+            c.equal(patches[0]["replace"], True, "s6_patches_replaced: replace true")
+    g.text("s6_patches_replaced_text", "klp_cmdline_3\n")
+    g.json("s6_patches_replaced_v")
+    text = g.exit("s6_patches_replaced_v_text", 0)["stdout"]
+    c.check(text.startswith("klp_cmdline_3\n    active: 1\n") and "klp_cmdline_1" not in text,
+            "s6_patches_replaced_v_text: one block", text)
+    s = g.json("s6_status")
+    c.equal((s.get("state"), s.get("patches_loaded")), ("ready", 1), "s6_status: ready, 1 loaded")
+    g.text("s6_status_text", "ready\n")
+    g.exit("s6_rmmod_replaced", 0)
+
+    print("vm: scenario 3: a kernel thread blocks the transition")
+    g.exit("s3_insmod_busy", 0)
+    g.exit("s3_insmod_patch", 0)
+    g.exit("s3_wait_tried", 0)
+    busy = int(g.out("s3_pid").strip() or -1)
+    busy_transition = {"patch": "klp_patch_busy", "direction": "patching", "target_state": 1}
+    c.equal(g.out("s3_truth_patch_state"), "0\n", "s3_truth_patch_state: the kernel has the thread unpatched")
+    s = g.json("s3_status")
+    c.equal((s.get("state"), s.get("transition")), ("in_progress", busy_transition), "s3_status: in_progress, klp_patch_busy patching")
+    g.text("s3_status_text", "in_progress\n")
+    s = g.json("s3_check", 1)
+    c.equal(s.get("state"), "in_progress", "s3_check: in_progress")
+    g.text("s3_check_text", "", 1)
+    s = g.json("s3_check_wait", 1)
+    w = s.get("wait") or {}
+    c.equal((w.get("timed_out"), w.get("timeout_seconds")), (True, 3), "s3_check_wait: timed out after --timeout 3")
+    c.check(3 <= w.get("waited_seconds", 0) < 10 and w.get("polls", 0) >= 2, "s3_check_wait: waited ~3 s, polled more than once", w)
+    c.check(g.step("s3_check_wait")["seconds"] >= 3, "s3_check_wait: really took >= 3 s", g.step("s3_check_wait")["seconds"])
+    g.text("s3_check_wait_text", "", 1)
+    s = g.json("s3_patches")
+    by_name = {p.get("name"): p for p in s.get("patches", [])}
+    c.equal(sorted(by_name), ["klp_cmdline_3", "klp_patch_busy"], "s3_patches: both patches")
+    p = by_name.get("klp_patch_busy", {})
+    c.equal((p.get("enabled"), p.get("transition")), (True, True), "s3_patches: klp_patch_busy enabled, in transition")
+    c.equal(p.get("objects"), [{"name": "klp_busy", "patched": True, "functions": [{"name": "klp_busy_sleep", "sympos": 1}]}],
+            "s3_patches: object klp_busy, function klp_busy_sleep,1")
+    c.equal(by_name.get("klp_cmdline_3", {}).get("transition"), False, "s3_patches: klp_cmdline_3 not in transition")
+
+    s = g.json("s3_blocking")
+    c.equal(thread_ids(s), [(busy, busy)], "s3_blocking: exactly the kthread (pid, tid)")
+    c.equal((s.get("complete"), s.get("threads_unreadable")), (True, 0), "s3_blocking: complete")
+    c.equal(s.get("transition"), busy_transition, "s3_blocking: transition")
+    t = (s.get("threads") or [{}])[0]
+    c.equal((t.get("comm"), t.get("kernel_thread"), t.get("state"), t.get("patch_state")), ("klp_busy", True, "D", 0),
+            "s3_blocking: comm klp_busy, kernel thread, D, patch_state 0")
+    culprits = t.get("culprits") or []
+    c.equal([(x.get("object"), x.get("function")) for x in culprits], [("klp_busy", "klp_busy_sleep")], "s3_blocking: culprit klp_busy:klp_busy_sleep")
+    c.check(all("klp_busy_sleep+" in x.get("frame", "") for x in culprits), "s3_blocking: culprit frame text", culprits)
+    c.check("cmdline" not in t and "stack" not in t, "s3_blocking: no cmdline/stack below -v", sorted(t))
+    g.text("s3_blocking_text", f"{busy}\n")
+    s = g.json("s3_blocking_v")
+    t = (s.get("threads") or [{}])[0]
+    c.equal(thread_ids(s), [(busy, busy)], "s3_blocking_v: exactly the kthread")
+    c.check("cmdline" in t and t["cmdline"] is None and t.get("kernel_thread") is True, "s3_blocking_v: kernel thread, cmdline null", t)
+    text = g.exit("s3_blocking_v_text", 0)["stdout"]
+    for line in (f"{busy} [klp_busy]\n", f"    pid: {busy}\n", "    state: D\n", "    kernel thread: yes\n", "    culprits: klp_busy:klp_busy_sleep\n"):
+        c.check(line in text, f"s3_blocking_v_text: has {line.strip()!r}", text)
+    c.check(text.startswith(f"{busy} [klp_busy]\n"), "s3_blocking_v_text: starts with tid and [comm]", text)
+    s = g.json("s3_blocking_vv")
+    t = (s.get("threads") or [{}])[0]
+    stack = t.get("stack") or []
+    truth = [line.rstrip() for line in g.out("s3_truth_stack").splitlines() if line.strip()]
+    c.equal([f.get("text") for f in stack], truth, "s3_blocking_vv: stack as /proc/<tid>/stack shows it")
+    c.check(any(f.get("function") == "klp_busy_sleep" and f.get("module") == "klp_busy" for f in stack),
+            "s3_blocking_vv: stack holds klp_busy_sleep [klp_busy]", stack)
+    text = g.exit("s3_blocking_vv_text", 0)["stdout"]
+    c.check("    stack:\n" in text and all(f"        {line.strip()}\n" in text for line in truth),
+            "s3_blocking_vv_text: the stack, indented", text)
+
+    print("vm: scenario 8: not root, during the same stuck transition")
+    for name in ("s8_status", "s8_check", "s8_patches", "s8_blocking", "s8_blocking_v"):
+        c.equal(g.step(name).get("uid"), 65534, f"{name}: ran as uid 65534")
+    s = g.json("s8_status")
+    c.equal((s.get("state"), s.get("transition")), ("in_progress", busy_transition), "s8_status: works without root")
+    g.text("s8_status_text", "in_progress\n")
+    g.json("s8_check", 1)
+    g.text("s8_check_text", "", 1)
+    s = g.json("s8_patches")
+    c.equal([p.get("name") for p in s.get("patches", [])], ["klp_cmdline_3", "klp_patch_busy"], "s8_patches: works without root")
+    for name in ("s8_blocking", "s8_blocking_v"):
+        s = g.json(name, 0)
+        c.equal(s.get("complete"), False, f"{name}: complete false")
+        c.check(s.get("threads_unreadable", 0) > 0, f"{name}: threads_unreadable > 0", s.get("threads_unreadable"))
+        c.check((busy, busy) not in thread_ids(s), f"{name}: does not claim to have read the kthread", thread_ids(s))
+        c.check(any(w.get("code") == "permission_denied" for w in s.get("warnings", [])), f"{name}: permission_denied warning", s.get("warnings"))
+        record = g.exit(f"{name}_text", 1)
+        c.check("warning" in record["stderr"], f"{name}_text: says so on stderr", record["stderr"])
+
+    c.check("hidepid=invisible" in g.out("s8_hidepid_mountinfo"), "s8_hidepid_mountinfo: /proc remounted with hidepid", g.out("s8_hidepid_mountinfo"))
+    s = g.json("s8_hidepid_status")
+    c.equal((s.get("state"), s.get("transition")), ("in_progress", busy_transition), "s8_hidepid_status: works under hidepid")
+    g.text("s8_hidepid_status_text", "in_progress\n")
+    s = g.json("s8_hidepid_blocking")
+    c.equal((s.get("complete"), s.get("threads")), (False, []), "s8_hidepid_blocking: complete false, nothing listed")
+    c.check(any(w.get("code") == "hidepid" for w in s.get("warnings", [])), "s8_hidepid_blocking: hidepid warning", s.get("warnings"))
+    record = g.exit("s8_hidepid_blocking_text", 1)
+    c.check("hidepid" in record["stderr"], "s8_hidepid_blocking_text: says so on stderr", record["stderr"])
+
+    print("vm: scenario 3: release")
+    g.exit("s3_release", 0)
+    s = g.json("s3_wait_across_release", 0)
+    w = s.get("wait") or {}
+    c.equal((s.get("state"), w.get("timed_out")), ("ready", False), "s3_wait_across_release: ready once released")
+    c.check(0.5 <= w.get("waited_seconds", 0) < 30 and w.get("polls", 0) >= 3,
+            "s3_wait_across_release: waited for the release, polling", w)
+    s = g.json("s3_done_check_wait", 0)
+    c.equal((s.get("state"), (s.get("wait") or {}).get("timed_out")), ("ready", False), "s3_done_check_wait: ready, not timed out")
+    # The JSON step ran first: the text one has nothing left to wait for.
+    g.text("s3_done_check_wait_text", "", 0)
+    s = g.json("s3_done_blocking")
+    c.equal((s.get("state"), s.get("complete"), s.get("threads")), ("ready", True, []), "s3_done_blocking: ready, empty")
+    g.text("s3_done_blocking_text", "")
+    s = g.json("s3_done_status")
+    c.equal((s.get("state"), s.get("transition"), s.get("patches_loaded")), ("ready", None, 2), "s3_done_status: ready, 2 loaded")
+    g.text("s3_done_status_text", "ready\n")
+
+    print("vm: scenario 4: a user thread blocks the transition")
+    for step in ("s4_insmod_slow", "s4_wait_reader", "s4_insmod_patch", "s4_wait_tried"):
+        g.exit(step, 0)
+    reader_a = int(g.out("s4_reader_pid").strip() or -1)
+    slow_transition = {"patch": "klp_patch_slow", "direction": "patching", "target_state": 1}
+    c.equal(g.out("s4_truth_stat").split(" ")[2:3], ["D"], "s4_truth_stat: the kernel has the reader in D")
+    s = g.json("s4_status")
+    c.equal((s.get("state"), s.get("transition")), ("in_progress", slow_transition), "s4_status: in_progress, klp_patch_slow patching")
+    g.text("s4_status_text", "in_progress\n")
+    for name in ("s4_blocking_v", "s4_blocking_vv"):
+        s = g.json(name)
+        c.equal(thread_ids(s), [(reader_a, reader_a)], f"{name}: exactly the reader")
+        t = (s.get("threads") or [{}])[0]
+        c.equal((t.get("comm"), t.get("kernel_thread"), t.get("state"), t.get("patch_state")), ("cat", False, "D", 0),
+                f"{name}: comm cat, user thread, D, patch_state 0")
+        c.equal(t.get("cmdline"), ["cat", "/proc/klp_slow"], f"{name}: command line")
+        c.equal([(x.get("object"), x.get("function")) for x in t.get("culprits") or []], [("klp_slow", "klp_slow_wait")], f"{name}: culprit klp_slow:klp_slow_wait")
+    stack = ((g.json("s4_blocking_vv").get("threads") or [{}])[0]).get("stack") or []
+    c.check(any(f.get("function") == "klp_slow_wait" and f.get("module") == "klp_slow" for f in stack), "s4_blocking_vv: stack holds klp_slow_wait [klp_slow]", stack)
+    text = g.exit("s4_blocking_v_text", 0)["stdout"]
+    for line in (f"{reader_a} cat /proc/klp_slow\n", "    state: D\n", "    kernel thread: no\n", "    culprits: klp_slow:klp_slow_wait\n"):
+        c.check(line in text, f"s4_blocking_v_text: has {line.strip()!r}", text)
+
+    print("vm: scenario 5: reversal")
+    g.exit("s5_wait_reader", 0)
+    reader_b = int(g.out("s5_reader_pid").strip() or -1)
+    c.equal(g.out("s5_truth_patch_state_b"), "1\n", "s5_truth_patch_state_b: the second reader runs the new code")
+    s = g.json("s5_blocking_before")
+    c.equal(thread_ids(s), [(reader_a, reader_a)], "s5_blocking_before: only the first reader blocks patching")
+    g.exit("s5_reverse", 0)
+    # Before the kernel's next try, tasks it has not switched back yet are
+    # listed too; only the second reader has a patched function on its stack.
+    s = g.json("s5_blocking_at_once")
+    threads = s.get("threads", [])
+    c.check((reader_b, reader_b) in thread_ids(s), "s5_blocking_at_once: lists the second reader", thread_ids(s))
+    c.check(all(t.get("patch_state") == 1 for t in threads), "s5_blocking_at_once: every listed thread is still patched")
+    c.equal([t.get("pid") for t in threads if t.get("culprits")], [reader_b], "s5_blocking_at_once: only the second reader has culprits")
+    g.exit("s5_wait_tried", 0)
+    reversed_transition = {"patch": "klp_patch_slow", "direction": "unpatching", "target_state": 0}
+    s = g.json("s5_status")
+    c.equal((s.get("state"), s.get("transition")), ("in_progress", reversed_transition), "s5_status: in_progress, unpatching, target 0")
+    g.text("s5_status_text", "in_progress\n")
+    g.json("s5_check", 1)
+    g.text("s5_check_text", "", 1)
+    s = g.json("s5_patches")
+    p = {p.get("name"): p for p in s.get("patches", [])}.get("klp_patch_slow", {})
+    c.equal((p.get("enabled"), p.get("transition")), (False, True), "s5_patches: klp_patch_slow disabled, in transition")
+    s = g.json("s5_blocking_vv")
+    c.equal(thread_ids(s), [(reader_b, reader_b)], "s5_blocking_vv: now only the second reader blocks (unpatching)")
+    c.equal(s.get("transition"), reversed_transition, "s5_blocking_vv: transition reversed")
+    t = (s.get("threads") or [{}])[0]
+    c.equal((t.get("state"), t.get("patch_state"), t.get("cmdline")), ("D", 1, ["cat", "/proc/klp_slow"]), "s5_blocking_vv: D, patch_state 1, cmdline")
+    c.equal([(x.get("object"), x.get("function")) for x in t.get("culprits") or []], [("klp_patch_slow", "klp_slow_wait_fixed")],
+            "s5_blocking_vv: culprit is the replacement function in the patch module")
+    text = g.exit("s5_blocking_vv_text", 0)["stdout"]
+    c.check(text.startswith(f"{reader_b} cat /proc/klp_slow\n") and "    culprits: klp_patch_slow:klp_slow_wait_fixed\n" in text,
+            "s5_blocking_vv_text: the second reader, culprit in the patch module", text)
+    for step in ("s5_release_b", "s5_release_a", "s5_wait_gone"):
+        g.exit(step, 0)
+    c.equal(g.out("s5_reader_output"), "klp_slow: released\n" * 2, "s5_reader_output: both reads completed")
+    s = g.json("s5_done_status")
+    c.equal((s.get("state"), s.get("patches_loaded")), ("ready", 2), "s5_done_status: ready, reversed patch gone")
+    g.text("s5_done_status_text", "ready\n")
+    g.json("s5_done_check", 0)
+    g.text("s5_done_check_text", "", 0)
+    g.exit("s5_rmmod_patch", 0)
+
+    print("vm: scenario 7: force")
+    for step in ("s7_hold", "s7_wait_reader", "s7_insmod_patch", "s7_wait_tried"):
+        g.exit(step, 0)
+    reader_c = int(g.out("s7_reader_pid").strip() or -1)
+    s = g.json("s7_status")
+    c.equal((s.get("state"), s.get("transition")), ("in_progress", slow_transition), "s7_status: stuck before force")
+    s = g.json("s7_blocking")
+    c.equal(thread_ids(s), [(reader_c, reader_c)], "s7_blocking: the reader blocks")
+    g.exit("s7_force", 0)
+    g.exit("s7_wait_done", 0)
+    taint = int(g.out("s7_tainted").strip() or -1)
+    s = g.json("s7_done_status")
+    c.equal((s.get("state"), s.get("transition")), ("ready", None), "s7_done_status: ready after force")
+    c.equal((s.get("livepatch_tainted"), s.get("taint_mask")), (True, taint), "s7_done_status: K taint, mask as /proc says")
+    g.text("s7_done_status_text", "ready\n")
+    g.json("s7_done_check", 0)
+    g.text("s7_done_check_text", "", 0)
+    s = g.json("s7_done_blocking")
+    c.equal((s.get("complete"), s.get("threads")), (True, []), "s7_done_blocking: nothing blocks")
+    g.text("s7_done_blocking_text", "")
+    s = g.json("s7_done_patches")
+    p = {p.get("name"): p for p in s.get("patches", [])}.get("klp_patch_slow", {})
+    c.equal((p.get("enabled"), p.get("transition")), (True, False), "s7_done_patches: klp_patch_slow enabled, finished")
+    c.check("livepatch: forcing remaining tasks to the patched state" in g.out("s7_dmesg"),
+            "s7_dmesg: the kernel logged the force (klp itself does not read the log)")
+
+
+def print_observed(steps: dict) -> None:
+    """The klp text outputs, short: what the closing note quotes."""
+    print("vm: observed klp text outputs (step: exit | stdout)")
+    for name, record in steps.items():
+        argv = record.get("argv", [])
+        if argv[:1] == ["klp"] and klp_command(argv)[1]:
+            out = record["stdout"].rstrip("\n").replace("\n", " | ")
+            print(f"  {name} (uid {record['uid']}): exit {record['exit']} | {out[:160]}")
+
+
+def run(args) -> int:
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    serial_log, results_log = work / "serial.log", work / "results.jsonl"
+    validators = load_validators(Path(args.schemas), Path(args.klp))
+
+    if args.command == "recheck":
+        # The checks again on a finished run's logs, without booting.
+        code = 0
+    else:
+        for f in (serial_log, results_log):
+            f.unlink(missing_ok=True)
+        code, seconds = boot(args, serial_log, results_log)
+        print(f"vm: guest ran {seconds:.1f}s, qemu exit {code}")
+    steps, bad = read_results(results_log)
+    serial = clean_serial(serial_log.read_text(errors="replace")) if serial_log.exists() else ""
+
+    c = Checks()
+    fatal = []
+    if code is None:
+        fatal.append(f"guest did not power off within {args.timeout}s (killed)")
+    elif code != 0:
+        fatal.append(f"qemu exited with {code}")
+    if "Kernel panic" in serial:
+        fatal.append("kernel panic")
+    if "done" not in steps:
+        fatal.append("guest did not finish its script")
+    for what in fatal:
+        c.check(False, f"guest: {what}")
+    c.check(not bad, "guest: every results line is a JSON step record", bad[:3])
+    for marker in ("BUG:", "Oops", "WARNING:", "Call Trace"):
+        c.check(marker not in serial, f"guest: no `{marker}` in the kernel log")
+
+    g = Guest(steps, c)
+    validate_all(g, validators)
+    if fatal:
+        print(f"vm: scenario checks skipped, the guest failed; its last steps:")
+        for name in list(steps)[-5:]:
+            print("  ", json.dumps(steps[name])[:400])
+    else:
+        try:
+            scenarios(g, args.kernel_release)
+        except Exception as e:  # a malformed record must fail the suite, not hide the report
+            c.check(False, f"scenario checks ran to the end: {type(e).__name__}: {e}")
+        print_observed(steps)
+
+    if c.failed or fatal:
+        print(f"vm: serial log tail ({serial_log}):")
+        print(serial_tail(serial_log))
+    print(f"vm: {c.passed} passed, {len(c.failed)} failed")
+    return 1 if c.failed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    x = sub.add_parser("extract-vmlinux")
+    x.add_argument("vmlinuz", type=Path)
+    x.add_argument("out", type=Path)
+    r = sub.add_parser("run")
+    r.add_argument("--kernel", required=True, type=Path)
+    r.add_argument("--initrd", required=True, type=Path)
+    r.add_argument("--timeout", type=float, default=240)
+    rc = sub.add_parser("recheck")
+    for p in (r, rc):
+        p.add_argument("--kernel-release", required=True)
+        p.add_argument("--klp", required=True)
+        p.add_argument("--schemas", required=True)
+        p.add_argument("--work", required=True)
+    args = parser.parse_args()
+    if args.command == "extract-vmlinux":
+        extract_vmlinux(args.vmlinuz, args.out)
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
