@@ -7,6 +7,8 @@
 #   4. ansible-test units and sanity (--venv, offline but for PyPI)
 #   5. ansible-lint on the collection and the example playbooks
 #   6. real ansible-playbook runs against localhost (tests/ansible/test_playbooks.py)
+#      on fixture roots (klp_info) and on rpm/zypper roots from tests/pkg/mkroot.py
+#      (klp_patch)
 # Everything it writes lives under $KLP_WORK/ansible (HOME and TMPDIR too).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,8 +46,12 @@ build_klp() {
 
 install_system_packages() {
     # git: ansible-test lists the files of its copy of the collection with it.
+    # rpm, createrepo-c, zypper: the private package root of klp_patch's tests.
     local missing=()
     command -v git >/dev/null || missing+=(git)
+    command -v rpmbuild >/dev/null || missing+=(rpm)
+    command -v createrepo_c >/dev/null || missing+=(createrepo-c)
+    command -v zypper >/dev/null || missing+=(zypper)
     "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
@@ -130,6 +136,8 @@ mkdir -p "$WORK/home" "$WORK/tmp"
 export HOME="$WORK/home" TMPDIR="$WORK/tmp"
 export ANSIBLE_LOCAL_TEMP="$WORK/tmp" ANSIBLE_REMOTE_TEMP="$WORK/tmp"
 export ANSIBLE_COLLECTIONS_PATH="$WORK/collections"
+# RPMs built by tests/pkg/mkroot.py, shared by the package roots of the tests.
+export KLP_RPM_CACHE="$WORK/rpm-cache"
 
 phase "system packages" install_system_packages
 phase "venv (ansible-core $ANSIBLE_CORE_VERSION)" make_venv

@@ -303,3 +303,19 @@ def test_rollback_example_is_guarded_and_idempotent(playbook, pkg_root):
     refused = guarded.task('Roll back one version from 3')[0]
     assert refused['status'] == 'failed' and refused['result']['code'] == 'from_version_mismatch'
     assert rpm_q(root) == root['versions']['4']
+
+
+def test_klp_info_cves_from_the_package_changelog(playbook, pkg_root):
+    root = pkg_root(5)
+    # The oracle is rpm's own changelog, not klp.
+    proc = subprocess.run(['rpm', '--root', root['root'], '--dbpath', '/usr/lib/sysimage/rpm', '-q', '--changelog',
+                           root['package']], env=dict(os.environ, **root['env']), capture_output=True, text=True,
+                          check=True)
+    cves = sorted({word.strip(',.') for word in proc.stdout.split() if word.startswith('CVE-')})
+    assert cves, proc.stdout
+
+    run = playbook(TESTS / 'playbooks' / 'info_cves.yml',
+                   {'pkg_root': root['root'], 'klp_path': KLP, 'klp_environment': root['env'], 'fixed_cve': cves[0]})
+
+    assert run.rc == 0, run.explain()
+    assert run.task('Ask about a fixed CVE and an unknown one')[0]['result']['cves_missing'] == ['CVE-2099-0001']

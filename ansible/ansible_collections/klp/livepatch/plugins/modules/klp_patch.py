@@ -224,8 +224,9 @@ def decide_version(klp, version, from_version):
         probe = klp.run(['downgrade', '--dry-run', '--to=%s' % version])
     except KlpError as err:
         if err.code == 'version_newer':
-            err.msg = ('version %s is newer than the installed live patch package: klp_patch only rolls back, '
-                       'update with the package manager (%s)' % (version, err.msg))
+            installed = err.details.get('installed') if isinstance(err.details, dict) else None
+            err.msg = ('version %s is newer than the installed %s: klp_patch only rolls back; '
+                       'update with the package manager' % (version, installed or 'version'))
         raise
     plan = probe.doc
     installed = edition_version(plan.get('from'))

@@ -78,7 +78,8 @@ def test_check_mode_only_plans(fake_klp, run_module):
 
 def test_newer_version_fails_with_klp_code_and_a_clear_message(fake_klp, run_module):
     fake_klp.add_error(['downgrade', '--dry-run', '--to=7'], 'version_newer',
-                       message='version 7 is newer than the installed 5-150600.2.1')
+                       message='version 7 is newer than the installed 5-150600.2.1',
+                       details={'installed': '5-150600.2.1', 'requested': '7'})
 
     result, failed = run_module(klp_patch.main, {'version': '7'})
 
