@@ -59,12 +59,17 @@ install_system_packages() {
 }
 
 make_venv() {
-    if [ ! -x "$VENV/bin/ansible-playbook" ] || ! "$VENV/bin/ansible" --version 2>/dev/null | grep -q "core $ANSIBLE_CORE_VERSION"; then
+    # Reused when it holds the pinned ansible-core (no pipes into grep -q/head:
+    # an early close would make ansible fail with a broken pipe).
+    local version=""
+    [ -x "$VENV/bin/ansible" ] && version=$("$VENV/bin/ansible" --version 2>/dev/null || true)
+    if [[ "$version" != *"core $ANSIBLE_CORE_VERSION]"* ]]; then
         rm -rf "$VENV"
         "$PYTHON" -m venv "$VENV"
     fi
-    "$VENV/bin/pip" install -q "ansible-core==$ANSIBLE_CORE_VERSION" "ansible-lint==$ANSIBLE_LINT_VERSION" pytest
-    "$VENV/bin/ansible" --version | head -1
+    "$VENV/bin/pip" install -q "ansible-core==$ANSIBLE_CORE_VERSION" "ansible-lint==$ANSIBLE_LINT_VERSION" pytest &&
+        version=$("$VENV/bin/ansible" --version) &&
+        echo "${version%%$'\n'*}"
 }
 
 build_collection() {
@@ -122,8 +127,10 @@ run_ansible_lint() {
 }
 
 playbook_tests() {
-    (cd "$KLP_REPO" && python -m pytest -q -p no:cacheprovider --basetemp "$WORK/pytest" \
-        -o console_output_style=classic tests/ansible/test_playbooks.py)
+    rm -f "$WORK/playbook-runs.log"
+    (cd "$KLP_REPO" && python -m pytest -v -p no:cacheprovider --basetemp "$WORK/pytest" \
+        -o console_output_style=classic tests/ansible/test_playbooks.py) || return 1
+    echo "every ansible-playbook run (command, output, exit code): $WORK/playbook-runs.log"
 }
 
 # cargo and pyenv find their homes through HOME: resolve both first.
@@ -133,6 +140,7 @@ PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 PY_VERSION=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 mkdir -p "$WORK/home" "$WORK/tmp"
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the repository tree
 export HOME="$WORK/home" TMPDIR="$WORK/tmp"
 export ANSIBLE_LOCAL_TEMP="$WORK/tmp" ANSIBLE_REMOTE_TEMP="$WORK/tmp"
 export ANSIBLE_COLLECTIONS_PATH="$WORK/collections"

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,7 @@ FIXTURE = os.environ['KLP_FIXTURE']
 TESTS = REPO / 'tests' / 'ansible'
 EXAMPLES = REPO / 'ansible' / 'playbooks'
 PLAYBOOK = str(Path(sys.executable).parent / 'ansible-playbook')
+TRANSCRIPT = Path(os.environ['KLP_WORK']) / 'ansible' / 'playbook-runs.log'
 
 
 class Run:
@@ -82,7 +85,11 @@ def playbook(tmp_path):
         )
         proc = subprocess.run(cmd, env=environ, capture_output=True, text=True, timeout=600, check=False)
         result = Run(proc, log_path)
-        print('$ %s\n%s' % (' '.join(cmd), result.stdout))
+        transcript = '$ %s\n%s%s(exit %s)\n\n' % (' '.join(cmd), result.stdout, result.stderr, result.rc)
+        print(transcript)
+        # Every run, for people: the suite prints where this file is.
+        with open(TRANSCRIPT, 'a', encoding='utf-8') as log:
+            log.write(transcript)
         return result
 
     return run
@@ -96,6 +103,20 @@ def fixture_root(tmp_path):
         return str(root)
 
     return make
+
+
+@pytest.fixture
+def unprivileged():
+    """A directory every user can read, and a klp_path that runs the real klp
+    as nobody (setpriv): the module then meets klp's permission handling."""
+    directory = Path(tempfile.mkdtemp(prefix='nonroot-', dir=os.environ['KLP_WORK']))
+    directory.chmod(0o755)
+    wrapper = directory / 'klp-as-nobody'
+    # "$@" hands the arguments over unchanged; nothing is re-parsed.
+    wrapper.write_text('#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups -- %s "$@"\n' % KLP)
+    wrapper.chmod(0o755)
+    yield directory, str(wrapper)
+    shutil.rmtree(directory)
 
 
 def fixture_vars(root):
@@ -124,6 +145,23 @@ def test_klp_info_waits_with_the_real_timeout(playbook, fixture_root):
     assert waited['status']['wait']['timed_out'] is True
     assert 1.0 <= waited['status']['wait']['waited_seconds'] < 10
     assert waited['invocation']['module_args']['timeout'] == 1.0
+
+
+def test_klp_info_without_root_never_claims_no_blockers(playbook, unprivileged):
+    directory, klp_as_nobody = unprivileged
+    root = directory / 'root-stuck'
+    subprocess.run([FIXTURE, 'stuck', str(root)], check=True)
+    # The kernel makes these root-only (mode 0400).
+    for path in root.glob('proc/*/task/*/*'):
+        if path.name in ('patch_state', 'stack'):
+            path.chmod(0o400)
+
+    run = playbook(TESTS / 'playbooks' / 'info_nonroot.yml', {'fixture_root': str(root), 'klp_path': klp_as_nobody})
+
+    assert run.rc == 0, run.explain()
+    info = run.task('Gather everything')[0]['result']
+    assert info['blocking']['complete'] is False and info['ready'] is False
+    assert [w for w in info['warnings'] if 'root is needed' in w]
 
 
 def test_klp_info_failures_carry_klp_error(playbook, fixture_root):
