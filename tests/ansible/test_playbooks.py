@@ -46,7 +46,8 @@ class Run:
             records = [json.loads(line) for line in log_path.read_text().splitlines()]
         self.results = [r for r in records if r['kind'] == 'result']
         stats = [r for r in records if r['kind'] == 'stats']
-        self.stats = stats[-1]['hosts']['localhost'] if stats else None
+        self.all_stats = stats[-1]['hosts'] if stats else {}
+        self.stats = self.all_stats.get('localhost')
 
     def task(self, name):
         """The results of the tasks named ``name`` (one per run of it)."""
@@ -62,10 +63,10 @@ class Run:
 def playbook(tmp_path):
     counter = [0]
 
-    def run(path, extra_vars, check=False, diff=False, env=None):
+    def run(path, extra_vars, check=False, diff=False, env=None, inventory='localhost,'):
         counter[0] += 1
         log_path = tmp_path / ('results-%d.jsonl' % counter[0])
-        cmd = [PLAYBOOK, '-i', 'localhost,', '-c', 'local',
+        cmd = [PLAYBOOK, '-i', str(inventory), '-c', 'local',
                '-e', 'ansible_python_interpreter={{ ansible_playbook_python }}',
                '-e', json.dumps(extra_vars), str(path)]
         if check:
@@ -237,8 +238,8 @@ def pkg_root(tmp_path):
     """A root from tests/pkg/mkroot.py with versions 1..6, the given one installed.
     The built RPMs are shared between roots (--rpm-cache)."""
 
-    def make(installed):
-        directory = tmp_path / ('pkg-%d' % installed)
+    def make(installed, name=None):
+        directory = tmp_path / (name or 'pkg-%d' % installed)
         cache = Path(os.environ['KLP_RPM_CACHE'])
         proc = subprocess.run([sys.executable, str(MKROOT), '--dir', str(directory), '--versions', '6',
                                '--installed', str(installed), '--rpm-cache', str(cache)],
@@ -357,3 +358,39 @@ def test_klp_info_cves_from_the_package_changelog(playbook, pkg_root):
 
     assert run.rc == 0, run.explain()
     assert run.task('Ask about a fixed CVE and an unknown one')[0]['result']['cves_missing'] == ['CVE-2099-0001']
+
+
+def fleet_inventory(path, hosts):
+    """A YAML inventory of local "hosts", each with its own package root."""
+    inventory = {'all': {'hosts': {
+        name: {'ansible_connection': 'local', 'klp_root': root['root'], 'klp_environment': root['env']}
+        for name, root in hosts.items()}}}
+    path.write_text(json.dumps(inventory))  # JSON is YAML
+    return path
+
+
+def test_rollback_example_across_a_fleet_with_serial(playbook, pkg_root, tmp_path):
+    hosts = {'host1': pkg_root(5, 'host1'), 'host2': pkg_root(6, 'host2'), 'host3': pkg_root(5, 'host3')}
+    variables = {'klp_path': KLP, 'klp_from_version': '5', 'klp_serial': 1, 'klp_wait_timeout': 5}
+    path = EXAMPLES / 'rollback_one_version.yml'
+
+    # host2 is above the guard: it fails, and max_fail_percentage 0 stops the
+    # rollout before host3's batch.
+    first = playbook(path, variables, inventory=fleet_inventory(tmp_path / 'fleet.yml', hosts))
+    assert first.rc == 2, first.explain()
+    assert first.all_stats['host1']['changed'] == 1 and first.all_stats['host2']['failures'] == 1
+    assert 'host3' not in first.all_stats
+    assert [rpm_q(hosts[h]) for h in ('host1', 'host2', 'host3')] == [
+        hosts['host1']['versions']['4'], hosts['host2']['versions']['6'], hosts['host3']['versions']['5']]
+
+    # Without host2, the re-run leaves host1 alone and finishes host3.
+    del hosts['host2']
+    inventory = fleet_inventory(tmp_path / 'fleet2.yml', hosts)
+    second = playbook(path, variables, inventory=inventory)
+    assert second.rc == 0, second.explain()
+    assert (second.all_stats['host1']['changed'], second.all_stats['host3']['changed']) == (0, 1)
+    assert [rpm_q(hosts[h]) for h in ('host1', 'host3')] == [hosts['host1']['versions']['4']] * 2
+
+    third = playbook(path, variables, inventory=inventory)
+    assert third.rc == 0, third.explain()
+    assert all(stats['changed'] == 0 for stats in third.all_stats.values()), third.all_stats
