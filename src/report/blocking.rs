@@ -32,7 +32,7 @@ pub struct BlockingThread {
     pub pid: i32,
     /// Thread id.
     pub tid: i32,
-    /// Task name (`comm`), may be truncated to 15 bytes by the kernel.
+    /// Task name (`comm`) as the kernel shows it (short, often truncated).
     pub comm: Option<String>,
     /// True for kernel threads (PF_KTHREAD), which have no command line.
     pub kernel_thread: Option<bool>,
