@@ -45,9 +45,11 @@ KLP_REQUIRE_PKG_TOOLS=1 cargo test --release --locked --test it pkg:: 2>&1
 phase "tests"
 
 bench_dir=$(mktemp -d "$KLP_WORK/pkg-bench.XXXXXX")
-python3 tests/pkg/bench.py --dir "$bench_dir" --runs 30 --max-ratio 3
+# Figures only: speed is shown by the benchmark, never gated in CI (a loaded
+# machine moves medians; see BENCHMARKS.md for the target and the figures).
+python3 tests/pkg/bench.py --dir "$bench_dir" --runs 30
 rm -rf "$bench_dir"
-phase "benchmark (target ratio < 2; fails only above 3 on a loaded machine)"
+phase "benchmark (figures only; target ratio < 2, see BENCHMARKS.md)"
 
 after=$(host_state)
 if [ "$before" != "$after" ]; then
