@@ -5,7 +5,7 @@
 //! error details (`installed`), so a caller can see that nothing changed.
 
 use super::rpm;
-use super::vercmp::{rpmvercmp, Edition};
+use super::vercmp::Edition;
 use super::{error, naming, zypper, ErrorKind, Tools};
 use crate::{Error, Result};
 use std::io::{BufRead, Write};
@@ -31,10 +31,14 @@ pub struct Outcome {
     pub installed_after: Option<String>,
 }
 
-/// How to ask "proceed?"; the terminal in real use, injectable for tests.
+/// There is no terminal to ask on.
+#[derive(Debug)]
+pub struct NoTerminal;
+
+/// How to ask "proceed?"; the terminal in real use.
 pub trait Confirm {
-    /// Ok(true) yes, Ok(false) no; Err(()) when there is no terminal.
-    fn confirm(&mut self, prompt: &str) -> std::result::Result<bool, ()>;
+    /// Ok(true) yes, Ok(false) no (or end of input).
+    fn confirm(&mut self, prompt: &str) -> std::result::Result<bool, NoTerminal>;
 }
 
 /// Asks on the controlling terminal (`/dev/tty`), never on stdout, which
@@ -42,13 +46,13 @@ pub trait Confirm {
 pub struct Terminal;
 
 impl Confirm for Terminal {
-    fn confirm(&mut self, prompt: &str) -> std::result::Result<bool, ()> {
-        let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").map_err(|_| ())?;
+    fn confirm(&mut self, prompt: &str) -> std::result::Result<bool, NoTerminal> {
+        let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").map_err(|_| NoTerminal)?;
         let mut writer = &tty;
-        writer.write_all(prompt.as_bytes()).map_err(|_| ())?;
-        writer.flush().map_err(|_| ())?;
+        writer.write_all(prompt.as_bytes()).map_err(|_| NoTerminal)?;
+        writer.flush().map_err(|_| NoTerminal)?;
         let mut answer = String::new();
-        std::io::BufReader::new(&tty).read_line(&mut answer).map_err(|_| ())?;
+        std::io::BufReader::new(&tty).read_line(&mut answer).map_err(|_| NoTerminal)?;
         Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
     }
 }
@@ -69,6 +73,9 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
             serde_json::json!({ "kernel_release": kernel }),
         )
     })?;
+    if !tools.has_rpm_database() {
+        return Err(tools.no_database_error(ErrorKind::NoPackage));
+    }
     let installed = current(&tools, &package)?.ok_or_else(|| {
         error(
             ErrorKind::NoPackage,
@@ -86,9 +93,11 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
         error(kind, message, details)
     };
 
+    // `--to` takes a VERSION (`3`) or a whole edition (`3-150600.4.1`).
+    let wanted = request.to.map(Edition::parse);
     // Going "to" the installed version is a success without change; ask no repository.
-    if let Some(to) = request.to {
-        match rpmvercmp(to, &installed.version) {
+    if let (Some(to), Some(wanted)) = (request.to, &wanted) {
+        match wanted.cmp_rpm(&installed) {
             std::cmp::Ordering::Equal => {
                 return Ok(Outcome {
                     package,
@@ -117,7 +126,7 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     };
     let older = available.iter().filter(|e| e.cmp_rpm(&installed).is_lt());
     let target = match request.to {
-        Some(to) => older.filter(|e| rpmvercmp(&e.version, to).is_eq()).max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
+        Some(to) => older.filter(|e| wanted.as_ref().is_some_and(|w| e.cmp_rpm(w).is_eq())).max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
             fail(
                 ErrorKind::VersionNotFound,
                 format!("version {to} of {package} is not available in any repository"),
@@ -160,7 +169,7 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
                     serde_json::json!({ "to": to, "command": command }),
                 ))
             }
-            Err(()) => {
+            Err(NoTerminal) => {
                 return Err(fail(
                     ErrorKind::NoTerminal,
                     "downgrade needs confirmation but there is no terminal to ask on: pass -n to proceed without asking".into(),

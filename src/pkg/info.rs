@@ -37,11 +37,19 @@ pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: 
             return (infos, warnings);
         }
     };
-    let module_files: Vec<Option<String>> = patches.iter().map(|p| naming::find_module_file(root, kernel, p)).collect();
+    let on_disk = naming::module_files(root, kernel);
+    if !tools.has_rpm_database() {
+        warnings.push(error_warning(&tools.no_database_error(super::ErrorKind::NoRpmDatabase)));
+        return (infos, warnings);
+    }
+    let module_files: Vec<Option<String>> =
+        patches.iter().map(|p| on_disk.iter().find(|(name, _)| name == p).map(|(_, path)| path.clone())).collect();
     let want = Want { files: false, changelog: true };
 
     // Ownership and changelogs of every existing module file in one rpm run.
-    let files: Vec<String> = module_files.iter().flatten().cloned().collect();
+    // With /lib a symlink to usr/lib, the same module shows under both
+    // paths and rpm knows it under one: ask for every path found.
+    let files: Vec<String> = on_disk.iter().filter(|(name, _)| patches.contains(name)).map(|(_, path)| path.clone()).collect();
     let owners = match rpm::owners_of(&tools, &files, want) {
         Ok(owners) => owners,
         Err(err) => {
@@ -73,7 +81,10 @@ pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: 
     for (index, info) in infos.iter_mut().enumerate() {
         info.module_file = module_files[index].clone();
         let (found, found_by) = match (&module_files[index], &by_name[index]) {
-            (Some(file), _) => (owners.iter().find(|p| p.files.iter().any(|f| f == file)), FoundBy::ModuleFile),
+            (Some(file), _) => {
+                let key = naming::module_key(file);
+                (owners.iter().find(|p| p.files.iter().any(|f| naming::module_key(f) == key)), FoundBy::ModuleFile)
+            }
             (None, Some(spec)) => match &named {
                 Some(named) => (named.iter().find(|p| format!("{}-{}-{}", p.name, p.version, p.release) == *spec), FoundBy::PatchName),
                 None => {
@@ -153,7 +164,11 @@ fn kernel_estimate(tools: &Tools, kernel: &str, warnings: &mut Vec<Warning>) -> 
     }
 }
 
+/// Support ends by the vendor's lifecycle data, else a year after the
+/// kernel package's build; a patch no package owns has no vendor support.
 fn expiration(root: &Path, package: Option<&Installed>, kernel: &Option<KernelDate>) -> Expiration {
+    let unknown = Expiration { date: None, source: ExpirationSource::Unknown, expired: None, basis: None };
+    let Some(package) = package else { return unknown };
     let today = lifecycle::today();
     let dated = |date: String, source, basis: String| Expiration {
         expired: Some(date < today),
@@ -161,10 +176,8 @@ fn expiration(root: &Path, package: Option<&Installed>, kernel: &Option<KernelDa
         source,
         basis: Some(basis),
     };
-    if let Some(package) = package {
-        if let Some(found) = lifecycle::lookup(root, &package.name, &package.version, &package.release) {
-            return dated(found.date, ExpirationSource::Lifecycle, found.file);
-        }
+    if let Some(found) = lifecycle::lookup(root, &package.name, &package.version, &package.release) {
+        return dated(found.date, ExpirationSource::Lifecycle, found.file);
     }
     match kernel {
         Some(kernel) => dated(
@@ -172,7 +185,7 @@ fn expiration(root: &Path, package: Option<&Installed>, kernel: &Option<KernelDa
             ExpirationSource::Estimate,
             format!("{} built {}, plus one year", kernel.package, kernel.date),
         ),
-        None => Expiration { date: None, source: ExpirationSource::Unknown, expired: None, basis: None },
+        None => unknown,
     }
 }
 

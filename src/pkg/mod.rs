@@ -25,6 +25,8 @@ pub enum ErrorKind {
     Declined,
     /// Confirmation is needed but there is no terminal, and no `-n`.
     NoTerminal,
+    /// The system has no rpm database (`patches -v` warning only).
+    NoRpmDatabase,
 }
 
 impl ErrorKind {
@@ -40,6 +42,7 @@ impl ErrorKind {
             ErrorKind::ToolMissing => "tool_missing",
             ErrorKind::Declined => "declined",
             ErrorKind::NoTerminal => "no_terminal",
+            ErrorKind::NoRpmDatabase => "no_rpm_database",
         }
     }
 }
@@ -56,6 +59,9 @@ pub mod zypper;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+/// Where rpm keeps its database: SUSE since 2021, and the classic place.
+pub const RPM_DATABASE_DIRS: [&str; 2] = ["usr/lib/sysimage/rpm", "var/lib/rpm"];
 
 /// Where rpm and zypper act: the host (`/`, no `--root` passed, so real
 /// users get exactly the usual commands) or an absolute root directory.
@@ -99,6 +105,26 @@ impl Tools {
 
     pub fn root(&self) -> Option<&Path> {
         self.root.as_deref()
+    }
+
+    /// Whether the system has an rpm database where rpm-based distributions
+    /// keep it. Without one, klp does not run rpm at all: some rpm builds
+    /// (Debian's) create an empty database on a mere query.
+    pub fn has_rpm_database(&self) -> bool {
+        let root = self.root.as_deref().unwrap_or(Path::new("/"));
+        RPM_DATABASE_DIRS.iter().any(|dir| {
+            std::fs::read_dir(root.join(dir)).is_ok_and(|mut entries| entries.next().is_some())
+        })
+    }
+
+    /// The error for a system without an rpm database.
+    pub fn no_database_error(&self, kind: ErrorKind) -> Error {
+        let root = self.root.as_deref().unwrap_or(Path::new("/"));
+        error(
+            kind,
+            format!("no rpm database under {} (looked in /{})", root.display(), RPM_DATABASE_DIRS.join(", /")),
+            serde_json::json!({ "root": root.display().to_string(), "looked_in": RPM_DATABASE_DIRS }),
+        )
     }
 
     /// `rpm [--root R] ARGS...`
@@ -159,4 +185,29 @@ impl Tools {
 /// A package-layer error.
 pub fn error(kind: ErrorKind, message: impl Into<String>, details: serde_json::Value) -> Error {
     Error::Package { kind, message: message.into(), details: Some(details) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_commands_are_the_usual_ones() {
+        // On the host, users get exactly `rpm ...` and `zypper --non-interactive ...`.
+        let host = Tools::new(Path::new("/")).unwrap();
+        assert_eq!(host.rpm_argv(&["-q", "x"]), ["rpm", "-q", "x"]);
+        assert_eq!(host.zypper_argv(&["--xmlout"], &["search"]), ["zypper", "--non-interactive", "--xmlout", "search"]);
+    }
+
+    #[test]
+    fn a_root_is_passed_canonical() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let tools = Tools::new(&dir.path().join("sub/..")).unwrap();
+        let absolute = std::fs::canonicalize(dir.path()).unwrap().display().to_string();
+        assert_eq!(tools.rpm_argv(&["-q"]), ["rpm", "--root", absolute.as_str(), "-q"]);
+        assert!(!tools.has_rpm_database());
+        std::fs::create_dir_all(dir.path().join("var/lib/rpm/x")).unwrap();
+        assert!(tools.has_rpm_database());
+    }
 }

@@ -27,8 +27,8 @@ pub fn kernel_package(kernel: &str) -> Option<String> {
 pub fn edition_from_patch_name(patch: &str) -> Option<(String, String)> {
     let rest = patch.strip_prefix("livepatch_")?;
     let (version, release) = rest.split_once('_')?;
-    let valid = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit() || c == b'_');
-    (version.bytes().all(|c| c.is_ascii_digit()) && valid(version) && valid(release))
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    (digits(version) && release.split('_').all(digits))
         .then(|| (version.to_string(), release.replace('_', ".")))
 }
 
@@ -37,22 +37,34 @@ pub fn module_dirs(kernel: &str) -> [String; 2] {
     [format!("/lib/modules/{kernel}/livepatch"), format!("/usr/lib/modules/{kernel}/livepatch")]
 }
 
-/// The module file of a loaded patch, as seen inside the root: the file
-/// whose name, without `.ko[.xz|.zst|.gz]` and with dashes as underscores,
-/// is the sysfs name (the kernel turns dashes into underscores). Looked up
-/// on every call: the file name changes with every version.
-pub fn find_module_file(root: &Path, kernel: &str, patch: &str) -> Option<String> {
+/// The live patch module files of a kernel, as seen inside the root, keyed
+/// by the sysfs name they load as: the file name without `.ko[.xz|.zst|.gz]`,
+/// dashes as underscores (the kernel turns dashes into underscores). Listed
+/// anew on every call: the file name changes with every version.
+pub fn module_files(root: &Path, kernel: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
     for dir in module_dirs(kernel) {
         let Ok(entries) = std::fs::read_dir(root.join(dir.trim_start_matches('/'))) else { continue };
         let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         for name in names {
-            if module_stem(&name).is_some_and(|stem| stem.replace('-', "_") == patch) {
-                return Some(format!("{dir}/{name}"));
+            if let Some(stem) = module_stem(&name) {
+                found.push((stem.replace('-', "_"), format!("{dir}/{name}")));
             }
         }
     }
-    None
+    found
+}
+
+/// The module file of one loaded patch, if present.
+pub fn find_module_file(root: &Path, kernel: &str, patch: &str) -> Option<String> {
+    module_files(root, kernel).into_iter().find(|(name, _)| name == patch).map(|(_, path)| path)
+}
+
+/// `modules/<kernel>/livepatch/<file>`: a module's path without the
+/// `/lib` or `/usr/lib` in front, to match rpm's file list either way.
+pub fn module_key(path: &str) -> &str {
+    path.find("/modules/").map_or(path, |at| &path[at + 1..])
 }
 
 fn module_stem(file: &str) -> Option<&str> {
@@ -93,5 +105,9 @@ mod tests {
             Some("/lib/modules/6.4.0-1-default/livepatch/livepatch-6-150400_2_2.ko.zst")
         );
         assert_eq!(find_module_file(dir.path(), "6.4.0-1-default", "livepatch_5_150400_1_1"), None);
+        assert_eq!(
+            module_key("/usr/lib/modules/k/livepatch/livepatch-1-1.ko"),
+            module_key("/lib/modules/k/livepatch/livepatch-1-1.ko")
+        );
     }
 }

@@ -93,7 +93,7 @@ fn message_of(output: &Output) -> String {
         }
     }
     let text = format!("{}\n{}", output.stdout, output.stderr);
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).last().unwrap_or("no message").to_string()
+    text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("no message").to_string()
 }
 
 pub fn parse_search(xml: &str) -> std::result::Result<Vec<Solvable>, String> {

@@ -100,7 +100,7 @@ fn render_package_details(out: &mut String, package: &PackageInfo) {
         (Ownership::Package, Some(FoundBy::ModuleFile)) => "package (found by module file)",
         (Ownership::Package, _) => "package (found by patch name)",
         (Ownership::None, _) => "none (no package owns this patch)",
-        (Ownership::Unknown, _) => "unknown (rpm could not be asked)",
+        (Ownership::Unknown, _) => "unknown (rpm could not tell, see the warnings)",
     };
     writeln!(out, "    owner: {owner}").unwrap();
     if let Some(file) = &package.module_file {

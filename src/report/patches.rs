@@ -71,10 +71,11 @@ pub struct PackageInfo {
     pub fixes: Vec<String>,
     /// The first live patch of a kernel (version 1, no CVE fixed yet).
     pub initial: bool,
-    /// End of support (`-vv`).
+    /// End of support (`-vv`); `unknown` for a patch no package owns.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration: Option<Expiration>,
-    /// Whether a newer version is available (`-vv`).
+    /// Whether a newer version is available (`-vv`); absent when no package
+    /// owns the patch (there is nothing to update).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<UpdateStatus>,
 }

@@ -50,7 +50,8 @@ fn optional_files_absent_are_absent_from_the_report() {
 #[test]
 fn verbose_text_keeps_the_classic_block_shape() {
     let tree = scenario("several").unwrap().build();
-    // No rpm on PATH: the package lines must say "unknown", never "none".
+    // A fixture root has no rpm database (and no rpm on PATH): the package
+    // lines must say "unknown", never "none".
     let out = klp(&["-v", "--format", "text", "patches"]).root(&tree).env("PATH", "/nonexistent").run();
     let expected = "\
 livepatch_1_150600_1_1
@@ -62,7 +63,7 @@ livepatch_1_150600_1_1
     replace: 0
     stack_order: 1
     object vmlinux: cmdline_proc_show,1
-    owner: unknown (rpm could not be asked)
+    owner: unknown (rpm could not tell, see the warnings)
 
 livepatch_9_150600_1_1
     active: 1
@@ -73,7 +74,7 @@ livepatch_9_150600_1_1
     replace: 0
     stack_order: 2
     object klp_busy: busy_sleep,1
-    owner: unknown (rpm could not be asked)
+    owner: unknown (rpm could not tell, see the warnings)
 
 livepatch_10_150600_2_1
     active: 1
@@ -84,10 +85,11 @@ livepatch_10_150600_2_1
     replace: 0
     stack_order: 3
     object vmlinux: cmdline_proc_show,1
-    owner: unknown (rpm could not be asked)
+    owner: unknown (rpm could not tell, see the warnings)
 ";
     assert_eq!(out.stdout, expected);
     assert_eq!(out.code, 0);
+    assert!(out.stderr.contains("klp: warning: no rpm database under"), "{}", out.stderr);
     assert_classic_parser_accepts(&out.stdout);
 }
 

@@ -138,6 +138,12 @@ fn unowned_and_module_file_gone() {
     let block: Vec<&str> = text.stdout.split("\n\n").find(|b| b.starts_with("livepatch_manual_fix")).unwrap().lines().collect();
     assert_eq!(block[2..5], ["    RPM: (none)", "    CVE: (none)", "    bug fixes and enhancements: (none)"]);
     assert!(block.contains(&"    owner: none (no package owns this patch)"), "{block:?}");
+
+    // -vv: no vendor support date and no update for a patch built by hand.
+    let doc = pkg.klp(&["-vv", "patches"]).run().json(0);
+    let manual = doc["patches"].as_array().unwrap().iter().find(|p| p["name"] == "livepatch_manual_fix").unwrap()["package"].clone();
+    assert_eq!(manual["expiration"], json!({"date": null, "source": "unknown", "expired": null, "basis": null}));
+    assert!(manual.get("update").is_none(), "{manual}");
 }
 
 #[test]
@@ -283,9 +289,10 @@ fn downgrade_to_version_and_to_installed() {
     let Some(pkg) = PkgRoot::new(&["--installed", "11"]) else { return };
     let doc = pkg.klp(&["-n", "downgrade", "--to", "3"]).run().json(0);
     assert_downgraded(&doc, 11, 3);
+    assert_eq!(pkg.loaded(), [patch_name(3)]);
     assert_eq!(pkg.installed(), Some(edition(3)));
     // Again: already there, no change, success (idempotence for Ansible/Salt).
-    let again = pkg.klp(&["-n", "downgrade", "--to", "3"]).run().json(0);
+    let again = pkg.klp(&["-n", "downgrade", "--to", &edition(3)]).run().json(0);
     assert_eq!(again["changed"], false);
     assert_eq!((again["from"].clone(), again["to"].clone()), (json!(edition(3)), json!(edition(3))));
     assert_eq!(again["command"], json!([]));
@@ -293,6 +300,17 @@ fn downgrade_to_version_and_to_installed() {
     assert_eq!(again["installed_after"], edition(3));
     let text = pkg.klp(&["-n", "--format", "text", "downgrade", "--to", "3"]).run();
     assert_eq!(text.stdout, format!("{PACKAGE} is already at {}: nothing to do\n", edition(3)));
+    // The text summary of a change.
+    let text = pkg.klp(&["-n", "--format", "text", "downgrade"]).run();
+    assert_eq!((text.code, text.stderr.as_str()), (0, ""));
+    let root = pkg.root.display();
+    assert_eq!(
+        text.stdout,
+        format!(
+            "downgraded {PACKAGE} from {} to {}\ncommand: zypper --root {root} --non-interactive install --oldpackage {PACKAGE}={}\nlive patch: {} -> {}\n",
+            edition(3), edition(2), edition(2), patch_name(3), patch_name(2)
+        )
+    );
 }
 
 #[test]
@@ -336,6 +354,8 @@ fn downgrade_failures() {
     let doc = expect_failure(&pkg, &["--to", "0"], "version_not_found", Some(6));
     assert!(doc["error"]["message"].as_str().unwrap().contains("version 0"));
     expect_failure(&pkg, &["--to", "10"], "version_newer", Some(6));
+    // A whole edition works too, but it must exist as written.
+    expect_failure(&pkg, &["--to", "2-150600.9.9"], "version_not_found", Some(6));
 }
 
 #[test]
@@ -382,6 +402,11 @@ fn downgrade_lock_held_by_lock_file() {
     std::fs::write(pkg.root.join("run/zypp.pid"), format!("{}\n", sleeper.id())).unwrap();
     let doc = expect_failure(&pkg, &["--to", "2"], "lock_held", Some(5));
     assert_eq!(doc["error"]["details"]["exit_code"], 7);
+    // `patches -vv` still answers; only the update status is unknown.
+    let patches = pkg.klp(&["-vv", "patches"]).run().json(0);
+    assert_eq!(patches["warnings"][0]["code"], "lock_held", "{patches}");
+    assert_eq!(patches["patches"][0]["package"]["update"]["status"], "unknown");
+    assert_eq!(patches["patches"][0]["package"]["nevra"], format!("{PACKAGE}-{}.x86_64", edition(5)));
     sleeper.kill().unwrap();
     sleeper.wait().unwrap();
 }
@@ -409,4 +434,46 @@ fn which(tool: &str) -> std::path::PathBuf {
 fn today() -> String {
     let out = Command::new("date").args(["-u", "+%Y-%m-%d"]).output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn root_without_rpm_database_runs_no_rpm() {
+    // Debian's rpm creates an empty database on a mere query: klp must not
+    // run rpm where there is no database (fixture roots, non-rpm hosts).
+    let dir = tempfile::tempdir().unwrap();
+    let patch = dir.path().join("sys/kernel/livepatch/livepatch_2_150600_3_1");
+    std::fs::create_dir_all(patch.join("vmlinux/f,1")).unwrap();
+    std::fs::write(patch.join("enabled"), "1\n").unwrap();
+    std::fs::write(patch.join("transition"), "0\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("proc/sys/kernel")).unwrap();
+    std::fs::write(dir.path().join("proc/sys/kernel/osrelease"), format!("{KERNEL}\n")).unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+
+    let doc = crate::support::klp(&["-vv", "patches"]).root_path(dir.path()).env("HOME", home.to_str().unwrap()).run().json(0);
+    assert_eq!(doc["warnings"][0]["code"], "no_rpm_database");
+    assert_eq!(doc["patches"][0]["package"]["owner"], "unknown");
+    let err = crate::support::klp(&["-n", "downgrade"]).root_path(dir.path()).env("HOME", home.to_str().unwrap()).run().json(1);
+    assert_eq!(err["error"]["code"], "no_package");
+    let mut left = Vec::new();
+    for sub in ["root", "home", "usr", "var"] {
+        if dir.path().join(sub).read_dir().is_ok_and(|mut d| d.next().is_some()) {
+            left.push(sub);
+        }
+    }
+    assert!(left.is_empty(), "klp (through rpm) wrote into the root: {left:?}");
+}
+
+#[test]
+fn usrmerged_root_finds_the_owner() {
+    // /lib a symlink to usr/lib (newer SUSE): rpm's file list says /lib/...,
+    // the directory walk sees the module under both paths.
+    let Some(pkg) = PkgRoot::new(&["--installed", "4"]) else { return };
+    std::fs::rename(pkg.root.join("lib/modules"), pkg.root.join("usr/lib/modules")).unwrap();
+    std::fs::remove_dir(pkg.root.join("lib")).unwrap();
+    std::os::unix::fs::symlink("usr/lib", pkg.root.join("lib")).unwrap();
+    let doc = pkg.klp(&["-v", "patches"]).run().json(0);
+    let package = &doc["patches"][0]["package"];
+    assert_eq!((package["owner"].as_str(), package["found_by"].as_str()), (Some("package"), Some("module_file")), "{doc}");
+    assert_eq!(strings(&package["cves"]), expected_cves(4));
 }

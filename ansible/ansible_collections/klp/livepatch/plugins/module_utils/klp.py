@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) klp contributors
+# MIT License (see LICENSE in the collection root)
+
+"""Shared code of the klp modules: run the klp binary and read its JSON.
+
+klp prints exactly one JSON document on stdout, also when it fails (then the
+document holds an ``error`` object with a stable ``code``). Commands are always
+run as argv lists through ``AnsibleModule.run_command``, never through a shell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+# Options every klp module takes; merged into each module's argument_spec and
+# documented in each module (no doc fragment, so each module's doc stands alone).
+COMMON_ARGUMENT_SPEC = dict(
+    root=dict(type='path'),
+    klp_path=dict(type='path'),
+)
+
+# RPM version strings: no dash, no whitespace; a leading dash would also make
+# the value look like an option to klp.
+_RPM_VERSION_RE = re.compile(r'^[A-Za-z0-9._+~^]+$')
+
+
+class KlpError(Exception):
+    """A klp run that failed: klp's error document, or output klp never makes."""
+
+    def __init__(self, msg, code, cmd, rc=None, stdout='', stderr='', details=None):
+        super().__init__(msg)
+        self.msg = msg
+        self.code = code
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.details = details
+
+    def fail_kwargs(self):
+        """Keyword arguments for ``module.fail_json``: everything needed to debug the run."""
+        return dict(
+            msg=self.msg,
+            code=self.code,
+            cmd=self.cmd,
+            rc=self.rc,
+            stdout=self.stdout,
+            stderr=self.stderr,
+            details=self.details,
+        )
+
+
+class KlpResult:
+    """A klp run that printed a report (not an error document)."""
+
+    def __init__(self, doc, cmd, rc, stdout, stderr):
+        self.doc = doc
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class Klp:
+    """Runs klp subcommands for one module invocation."""
+
+    def __init__(self, module, klp_path=None, root=None):
+        self.module = module
+        self.root = root
+        if klp_path:
+            binary = klp_path
+        else:
+            binary = module.get_bin_path('klp')
+        if not binary or not os.path.isfile(binary) or not os.access(binary, os.X_OK):
+            where = klp_path if klp_path else 'PATH'
+            raise KlpError(
+                'The klp binary was not found or is not executable (looked in %s); '
+                'install klp or set klp_path' % where,
+                code='klp_not_found', cmd=[klp_path or 'klp'])
+        self.binary = binary
+
+    def command(self, args, verbosity=0, non_interactive=False):
+        """The argv list for one klp run; JSON is asked for explicitly so that
+        a KLP_FORMAT in the environment cannot switch it off."""
+        cmd = [self.binary, '--format', 'json']
+        if self.root:
+            cmd.extend(['--root', self.root])
+        if verbosity:
+            cmd.append('-' + 'v' * verbosity)
+        if non_interactive:
+            cmd.append('--non-interactive')
+        cmd.extend(args)
+        return cmd
+
+    def run(self, args, verbosity=0, non_interactive=False, ok_rcs=(0,)):
+        """Run klp and return its report; raise KlpError for anything else.
+
+        ``ok_rcs`` lists the exit codes that go with a report: ``check``
+        answers "in progress" with exit code 1 and still prints its report.
+        """
+        cmd = self.command(args, verbosity=verbosity, non_interactive=non_interactive)
+        rc, stdout, stderr = self.module.run_command(cmd, check_rc=False)
+        doc = parse_document(stdout)
+        if isinstance(doc, dict) and isinstance(doc.get('error'), dict):
+            error = doc['error']
+            raise KlpError(
+                'klp %s failed: %s' % (' '.join(args), error.get('message', '(no message)')),
+                code=error.get('code', 'unknown'), cmd=cmd, rc=rc,
+                stdout=stdout, stderr=stderr, details=error.get('details'))
+        if not isinstance(doc, dict):
+            raise KlpError(
+                'klp %s printed no JSON report (exit code %s)' % (' '.join(args), rc),
+                code='invalid_output', cmd=cmd, rc=rc, stdout=stdout, stderr=stderr)
+        if rc not in ok_rcs:
+            raise KlpError(
+                'klp %s exited with %s' % (' '.join(args), rc),
+                code='unexpected_exit_code', cmd=cmd, rc=rc, stdout=stdout, stderr=stderr)
+        return KlpResult(doc, cmd, rc, stdout, stderr)
+
+
+def parse_document(stdout):
+    """klp's one JSON document, or None when stdout holds something else."""
+    try:
+        return json.loads(stdout)
+    except ValueError:
+        return None
+
+
+def is_rpm_version(value):
+    return bool(_RPM_VERSION_RE.match(value or ''))
+
+
+def edition_version(edition):
+    """The VERSION of an RPM edition ``VERSION-RELEASE`` (versions have no dash)."""
+    if edition is None:
+        return None
+    return edition.split('-', 1)[0]
+
+
+def _segments(version):
+    return re.findall(r'[0-9]+|[A-Za-z]+|~|\^', version)
+
+
+def rpm_vercmp(left, right):
+    """Compare two RPM version strings like rpm's rpmvercmp: -1, 0 or 1.
+
+    Versions are compared segment by segment (digits numerically, letters as
+    strings, digits above letters); ``~`` sorts before everything, ``^`` after
+    the version it follows. String comparison would put 10 before 9.
+    """
+    if left == right:
+        return 0
+    one, two = _segments(left), _segments(right)
+    while one or two:
+        a = one.pop(0) if one else None
+        b = two.pop(0) if two else None
+        if a == '~' or b == '~':
+            if a != '~':
+                return 1
+            if b != '~':
+                return -1
+            continue
+        if a == '^' or b == '^':
+            if a is None:
+                return -1
+            if b is None:
+                return 1
+            if a != '^':
+                return 1
+            if b != '^':
+                return -1
+            continue
+        if a is None:
+            return -1
+        if b is None:
+            return 1
+        if a.isdigit() != b.isdigit():
+            return 1 if a.isdigit() else -1
+        if a.isdigit():
+            a_num, b_num = int(a), int(b)
+            if a_num != b_num:
+                return 1 if a_num > b_num else -1
+        elif a != b:
+            return 1 if a > b else -1
+    return 0
+
+
+def warn_all(module, report):
+    """Pass klp's warnings on to Ansible's warnings."""
+    for warning in (report or {}).get('warnings') or []:
+        count = warning.get('count') or 1
+        suffix = ' (%d affected)' % count if count > 1 else ''
+        module.warn('klp: %s%s' % (warning.get('message', warning.get('code')), suffix))

@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) klp contributors
+# MIT License (see LICENSE in the collection root)
+
+"""A fake klp for the module unit tests: canned JSON documents per command.
+
+The real binary is exercised by tests/ansible (real ansible-playbook); here
+run_command is replaced so that each decision path of the modules can be
+driven precisely, including klp outputs that are hard to provoke for real.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+
+class ModuleExit(Exception):
+    """exit_json or fail_json was called; ``result`` holds its arguments."""
+
+    def __init__(self, result, failed):
+        super().__init__(result)
+        self.result = result
+        self.failed = failed
+
+
+def _exit_json(self, **kwargs):
+    raise ModuleExit(kwargs, failed=False)
+
+
+def _fail_json(self, msg, **kwargs):
+    kwargs['msg'] = msg
+    raise ModuleExit(kwargs, failed=True)
+
+
+def error_doc(code, message='failed', exit_code=1, details=None):
+    return json.dumps({'schema_version': 1, 'error': {
+        'code': code, 'message': message, 'exit_code': exit_code, 'path': None, 'details': details}})
+
+
+class FakeKlp:
+    """Answers klp command lines from a table keyed by the arguments after the
+    global options, e.g. ``('downgrade', '--dry-run', '--to=3')``; records calls."""
+
+    def __init__(self):
+        self.responses = {}
+        self.calls = []
+
+    def add(self, args, doc=None, rc=0, stdout=None, stderr=''):
+        if stdout is None:
+            stdout = json.dumps(doc)
+        self.responses[tuple(args)] = (rc, stdout, stderr)
+
+    def add_error(self, args, code, rc=1, details=None, message='failed'):
+        self.add(args, rc=rc, stdout=error_doc(code, message=message, exit_code=rc, details=details),
+                 stderr='klp: error: %s' % message)
+
+    @staticmethod
+    def split(cmd):
+        """(global options, command arguments) of a klp argv list."""
+        rest = list(cmd[1:])
+        options = []
+        while rest and rest[0].startswith('-'):
+            option = rest.pop(0)
+            options.append(option)
+            if option in ('--format', '--root'):
+                options.append(rest.pop(0))
+        return options, tuple(rest)
+
+    def run_command(self, module, cmd, check_rc=False, **kwargs):
+        assert isinstance(cmd, list), 'klp must be run with an argv list'
+        assert not kwargs.get('use_unsafe_shell'), 'klp must never run through a shell'
+        options, args = self.split(cmd)
+        self.calls.append((options, args))
+        if args not in self.responses:
+            raise AssertionError('unexpected klp call: %r (known: %r)' % (args, list(self.responses)))
+        return self.responses[args]
+
+    def commands(self):
+        return [args for _options, args in self.calls]
+
+
+@pytest.fixture
+def fake_klp(monkeypatch):
+    fake = FakeKlp()
+
+    def run_command(module, cmd, *args, **kwargs):
+        return fake.run_command(module, cmd, *args, **kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
+    return fake
+
+
+@pytest.fixture
+def run_module():
+    """Run a module's main() with the given arguments; returns (result, failed).
+
+    ``klp_path`` defaults to this Python interpreter: any existing executable
+    passes the module's check, and run_command is faked anyway."""
+
+    def run(main, args, check_mode=False, diff=False):
+        args = dict(args)
+        args.setdefault('klp_path', sys.executable)
+        if check_mode:
+            args['_ansible_check_mode'] = True
+        if diff:
+            args['_ansible_diff'] = True
+        with patch_module_args(args):
+            with pytest.raises(ModuleExit) as caught:
+                main()
+        return caught.value.result, caught.value.failed
+
+    return run
