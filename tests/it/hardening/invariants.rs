@@ -13,9 +13,12 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+/// A parser check on raw input.
+pub type Check = fn(&[u8]);
+
 /// (fuzz target name, check) for every parser; the corpus lives in
 /// `fuzz/corpus/<name>/`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("sys_value", sys_value),
     ("function_dir", function_dir),
     ("patch_name_order", patch_name_order),

@@ -218,8 +218,8 @@ proptest! {
     fn rpm_version_order_is_antisymmetric_and_transitive(a in rpm_version(), b in rpm_version(), c in rpm_version()) {
         invariants::rpm_vercmp(format!("{a}\n{b}\n{c}").as_bytes());
         use klp::pkg::vercmp::rpmvercmp;
-        let mut forward = vec![a.clone(), b.clone(), c.clone()];
-        let mut backward = vec![c, b, a];
+        let mut forward = [a.clone(), b.clone(), c.clone()];
+        let mut backward = [c, b, a];
         forward.sort_by(|x, y| rpmvercmp(x, y));
         backward.sort_by(|x, y| rpmvercmp(x, y));
         for (x, y) in forward.iter().zip(&backward) {
