@@ -226,6 +226,11 @@ pub struct TaskStat {
 }
 
 /// Parses `pid (comm) state ppid pgrp session tty_nr tpgid flags ...`.
+///
+/// Our own parser rather than the procfs crate's: procfs-core slices the
+/// line at fixed offsets and panics on a short or reordered one (`5 (x)`),
+/// and under `--root` these files are input that must never crash a scan.
+/// Only three fields are needed, and the fuzz target `task_stat` covers it.
 /// `comm` may hold spaces, parentheses and non-UTF-8 bytes, so it runs from
 /// the first `(` to the last `)`. `None` for anything else: a root's files
 /// are input, and a malformed one must not crash the scan.
