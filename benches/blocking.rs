@@ -9,7 +9,6 @@
 //! measure the programs rather than the disk. Exits 1 if a target is missed.
 
 #[path = "../tests/it/fixture.rs"]
-#[allow(dead_code)]
 mod fixture;
 
 use fixture::{Fixture, Object, Patch, Task};

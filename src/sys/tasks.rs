@@ -137,29 +137,25 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
     }
 
     result.unreadable = denied.count + failed.count + missing.count;
-    result.warnings.extend(denied.warning(
-        "permission_denied",
-        "patch_state of some threads could not be read (root is needed); blockers among them are not listed"
-            .to_string(),
-    ));
-    result.warnings.extend(failed.warning(
-        "read_failed",
-        "patch_state of some threads could not be read; blockers among them are not listed".to_string(),
-    ));
-    result.warnings.extend(missing.warning(
-        "read_failed",
-        "patch_state is missing for some existing threads (is this proc from a kernel without live patching?); \
-         blockers among them are not listed"
-            .to_string(),
-    ));
-    result.warnings.extend(detail_denied.warning(
-        "permission_denied",
-        "details (stat, stack) of some blocking threads could not be read".to_string(),
-    ));
-    result.warnings.extend(detail_malformed.warning(
-        "read_failed",
-        "stat of some blocking threads is not in the kernel's format; their comm and state are unknown".to_string(),
-    ));
+    let tallies = [
+        (denied, "permission_denied", "patch_state of some threads could not be read (root is needed); blockers among them are not listed"),
+        (failed, "read_failed", "patch_state of some threads could not be read; blockers among them are not listed"),
+        (
+            missing,
+            "read_failed",
+            "patch_state is missing for some existing threads (is this proc from a kernel without live patching?); \
+             blockers among them are not listed",
+        ),
+        (detail_denied, "permission_denied", "details (stat, stack) of some blocking threads could not be read"),
+        (
+            detail_malformed,
+            "read_failed",
+            "stat of some blocking threads is not in the kernel's format; their comm and state are unknown",
+        ),
+    ];
+    for (tally, code, message) in tallies {
+        result.warnings.extend(tally.warning(code, message.to_string()));
+    }
     Ok(result)
 }
 
