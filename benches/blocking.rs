@@ -35,7 +35,11 @@ fn main() {
     let dir = tempfile::Builder::new().prefix("klp-bench-").tempdir_in(base).expect("temp dir");
     let started = Instant::now();
     let blockers = write_tree(dir.path(), threads);
-    println!("tree: {threads} threads, {blockers} blocking, written in {:.1}s under {}", started.elapsed().as_secs_f64(), dir.path().display());
+    println!(
+        "tree: {threads} threads, {blockers} blocking, written in {:.1}s under {}",
+        started.elapsed().as_secs_f64(),
+        dir.path().display()
+    );
 
     let root = dir.path().to_str().unwrap();
     let klp = release.join("klp");
@@ -64,7 +68,10 @@ fn main() {
     println!("runs: {RUNS} each, alternating; median wall time");
     println!("floor (read patch_state only): {:>8.1} ms  peak RSS {:>6} KiB", ms(floor_median), floor_rss);
     println!("klp -vv blocking:              {:>8.1} ms  peak RSS {:>6} KiB", ms(klp_median), klp_rss);
-    println!("ratio klp/floor: {ratio:.2} (target <= 1.5); klp peak RSS {:.1} MiB (target < 16)", klp_rss as f64 / 1024.0);
+    println!(
+        "ratio klp/floor: {ratio:.2} (target <= 1.5); klp peak RSS {:.1} MiB (target < 16)",
+        klp_rss as f64 / 1024.0
+    );
     let ok = ratio <= 1.5 && klp_rss < 16 * 1024;
     println!("{}", if ok { "targets met" } else { "TARGET MISSED" });
     if !ok {
@@ -86,7 +93,9 @@ fn build_release() {
 fn write_tree(root: &Path, threads: i32) -> i32 {
     let stack = ["[<0>] msleep+0x2a/0x40", "[<0>] busy_sleep+0x15/0x30 [klp_busy]", "[<0>] kthread+0xe8/0x120"];
     let mut fixture = Fixture::new().patch(
-        Patch::new("livepatch_2_1").transition(true).object(Object::new("klp_busy").patched(true).function("busy_sleep", 1)),
+        Patch::new("livepatch_2_1")
+            .transition(true)
+            .object(Object::new("klp_busy").patched(true).function("busy_sleep", 1)),
     );
     let mut blockers = 0;
     for i in 0..threads {
@@ -94,7 +103,8 @@ fn write_tree(root: &Path, threads: i32) -> i32 {
         let tid = 1000 + i;
         let blocking = i % 100 == 0;
         blockers += i32::from(blocking);
-        let task = Task::user(pid, tid, "worker", &["/usr/bin/worker", "--serve"]).patch_state(if blocking { 0 } else { 1 });
+        let task =
+            Task::user(pid, tid, "worker", &["/usr/bin/worker", "--serve"]).patch_state(if blocking { 0 } else { 1 });
         fixture = fixture.task(if blocking { task.state('D').stack(&stack) } else { task });
         // Write in slices: the builder holds tasks in memory until written.
         if i % 5000 == 4999 {

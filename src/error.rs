@@ -92,8 +92,7 @@ impl Error {
 }
 
 pub fn is_permission_denied(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::PermissionDenied
-        || err.raw_os_error() == Some(libc::EPERM)
+    err.kind() == io::ErrorKind::PermissionDenied || err.raw_os_error() == Some(libc::EPERM)
 }
 
 /// A task or patch that disappeared while we looked at it: not an error.
@@ -109,11 +108,9 @@ impl fmt::Display for Error {
                 write!(f, "root directory {} does not exist or is not a directory", path.display())
             }
             Error::Read { path, source } => write!(f, "cannot read {}: {source}", path.display()),
-            Error::MalformedValue { path, content, expected } => write!(
-                f,
-                "unexpected content in {}: {content:?} (expected {expected})",
-                path.display()
-            ),
+            Error::MalformedValue { path, content, expected } => {
+                write!(f, "unexpected content in {}: {content:?} (expected {expected})", path.display())
+            }
             Error::MissingFile { path } => write!(f, "required file {} is missing", path.display()),
             Error::InvalidArgument { message } => write!(f, "{message}"),
             Error::NotImplemented { what } => write!(f, "{what} is not implemented yet"),

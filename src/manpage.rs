@@ -7,7 +7,8 @@ use clap::CommandFactory;
 
 pub fn render() -> String {
     let command = Cli::command();
-    let man = clap_mangen::Man::new(command.clone()).date("2026").source("klp").manual("System Administration").section("8");
+    let man =
+        clap_mangen::Man::new(command.clone()).date("2026").source("klp").manual("System Administration").section("8");
     let mut out = Vec::new();
     man.render_title(&mut out).expect("writing to a Vec");
     man.render_name_section(&mut out).expect("writing to a Vec");
@@ -26,7 +27,15 @@ fn roff_escape(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('-', "\\-");
     escaped
         .lines()
-        .map(|line| if line.starts_with('.') || line.starts_with('\'') { format!("\\&{line}") } else { line.to_string() })
+        .map(
+            |line| {
+                if line.starts_with('.') || line.starts_with('\'') {
+                    format!("\\&{line}")
+                } else {
+                    line.to_string()
+                }
+            },
+        )
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -42,9 +51,22 @@ fn commands_section(command: &clap::Command) -> String {
         let about = sub.get_long_about().or(sub.get_about()).map(|s| s.to_string()).unwrap_or_default();
         let positionals: Vec<String> = sub
             .get_positionals()
-            .map(|a| format!(" {}", a.get_value_names().and_then(|v| v.first()).map(|v| v.to_string()).unwrap_or_else(|| a.get_id().to_string().to_uppercase())))
+            .map(|a| {
+                format!(
+                    " {}",
+                    a.get_value_names()
+                        .and_then(|v| v.first())
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| a.get_id().to_string().to_uppercase())
+                )
+            })
             .collect();
-        out.push_str(&format!(".TP\n\\fB{}\\fR{}\n{}\n", sub.get_name(), roff_escape(&positionals.concat()), roff_escape(&about)));
+        out.push_str(&format!(
+            ".TP\n\\fB{}\\fR{}\n{}\n",
+            sub.get_name(),
+            roff_escape(&positionals.concat()),
+            roff_escape(&about)
+        ));
         for arg in sub.get_arguments().filter(|a| !a.is_global_set() && a.get_long().is_some()) {
             let value = arg
                 .get_value_names()

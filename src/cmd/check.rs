@@ -10,10 +10,14 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<CheckReport> {
         return Ok(CheckReport { status: build_status(&ctx.sys)?, wait: None });
     }
     if !(args.timeout.is_finite() && args.timeout >= 0.0) {
-        return Err(Error::InvalidArgument { message: format!("--timeout must be a number of seconds >= 0, not {}", args.timeout) });
+        return Err(Error::InvalidArgument {
+            message: format!("--timeout must be a number of seconds >= 0, not {}", args.timeout),
+        });
     }
     if !(args.interval.is_finite() && args.interval > 0.0) {
-        return Err(Error::InvalidArgument { message: format!("--interval must be a number of seconds > 0, not {}", args.interval) });
+        return Err(Error::InvalidArgument {
+            message: format!("--interval must be a number of seconds > 0, not {}", args.interval),
+        });
     }
     let (status, wait) = wait_for_ready(&ctx.sys, args.timeout, args.interval)?;
     Ok(CheckReport { status, wait: Some(wait) })
@@ -21,7 +25,11 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<CheckReport> {
 
 /// Polls the status until ready or the timeout passes; the last status read
 /// is the answer (one more read happens at the deadline).
-pub fn wait_for_ready(sys: &SysRoot, timeout: f64, interval: f64) -> Result<(crate::report::StatusReport, WaitOutcome)> {
+pub fn wait_for_ready(
+    sys: &SysRoot,
+    timeout: f64,
+    interval: f64,
+) -> Result<(crate::report::StatusReport, WaitOutcome)> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(timeout);
     let interval = Duration::from_secs_f64(interval);

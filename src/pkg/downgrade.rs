@@ -109,13 +109,13 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
                     installed_after: Some(from.clone()),
                 })
             }
-            std::cmp::Ordering::Greater => {
-                return Err(fail(
-                    ErrorKind::VersionNewer,
-                    format!("version {to} is newer than the installed {from}: downgrade only goes back (use zypper to update)"),
-                    serde_json::json!({ "requested": to }),
-                ))
-            }
+            std::cmp::Ordering::Greater => return Err(fail(
+                ErrorKind::VersionNewer,
+                format!(
+                    "version {to} is newer than the installed {from}: downgrade only goes back (use zypper to update)"
+                ),
+                serde_json::json!({ "requested": to }),
+            )),
             std::cmp::Ordering::Less => {}
         }
     }
@@ -126,13 +126,17 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     };
     let older = available.iter().filter(|e| e.cmp_rpm(&installed).is_lt());
     let target = match request.to {
-        Some(to) => older.filter(|e| wanted.as_ref().is_some_and(|w| e.cmp_rpm(w).is_eq())).max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
-            fail(
-                ErrorKind::VersionNotFound,
-                format!("version {to} of {package} is not available in any repository"),
-                serde_json::json!({ "requested": to, "available": editions(&available) }),
-            )
-        })?,
+        Some(to) => older
+            .filter(|e| wanted.as_ref().is_some_and(|w| e.cmp_rpm(w).is_eq()))
+            .max_by(|a, b| a.cmp_rpm(b))
+            .cloned()
+            .ok_or_else(|| {
+                fail(
+                    ErrorKind::VersionNotFound,
+                    format!("version {to} of {package} is not available in any repository"),
+                    serde_json::json!({ "requested": to, "available": editions(&available) }),
+                )
+            })?,
         None => older.max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
             fail(
                 ErrorKind::NoOlderVersion,
@@ -169,13 +173,12 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
                     serde_json::json!({ "to": to, "command": command }),
                 ))
             }
-            Err(NoTerminal) => {
-                return Err(fail(
-                    ErrorKind::NoTerminal,
-                    "downgrade needs confirmation but there is no terminal to ask on: pass -n to proceed without asking".into(),
-                    serde_json::json!({ "to": to, "command": command }),
-                ))
-            }
+            Err(NoTerminal) => return Err(fail(
+                ErrorKind::NoTerminal,
+                "downgrade needs confirmation but there is no terminal to ask on: pass -n to proceed without asking"
+                    .into(),
+                serde_json::json!({ "to": to, "command": command }),
+            )),
         }
     }
 
@@ -191,7 +194,10 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     if after.as_deref() != Some(to.as_str()) {
         return Err(fail(
             ErrorKind::ZypperFailed,
-            format!("zypper exited 0 but {package} is at {} instead of {to}", after.as_deref().unwrap_or("(not installed)")),
+            format!(
+                "zypper exited 0 but {package} is at {} instead of {to}",
+                after.as_deref().unwrap_or("(not installed)")
+            ),
             serde_json::json!({ "to": to, "command": command, "exit_code": 0, "output": output.combined() }),
         ));
     }
@@ -268,7 +274,8 @@ mod tests {
 
     #[test]
     fn display_quotes_only_what_needs_it() {
-        let argv: Vec<String> = ["zypper", "--root", "/tmp/a b", "install", "x=1-2"].iter().map(|s| s.to_string()).collect();
+        let argv: Vec<String> =
+            ["zypper", "--root", "/tmp/a b", "install", "x=1-2"].iter().map(|s| s.to_string()).collect();
         assert_eq!(shell_words(&argv), "zypper --root '/tmp/a b' install x=1-2");
     }
 }

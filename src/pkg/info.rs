@@ -8,7 +8,9 @@
 use super::rpm::{self, Installed, Want};
 use super::vercmp::Edition;
 use super::{changelog, lifecycle, naming, zypper, Tools};
-use crate::report::{Expiration, ExpirationSource, FoundBy, Ownership, PackageInfo, UpdateState, UpdateStatus, Warning};
+use crate::report::{
+    Expiration, ExpirationSource, FoundBy, Ownership, PackageInfo, UpdateState, UpdateStatus, Warning,
+};
 use crate::Error;
 use std::path::Path;
 
@@ -20,14 +22,23 @@ pub struct Options {
 }
 
 /// One [`PackageInfo`] per patch name, in the same order, and what could not be told.
-pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: &Options) -> (Vec<PackageInfo>, Vec<Warning>) {
+pub fn describe(
+    root: &Path,
+    kernel: Option<&str>,
+    patches: &[String],
+    options: &Options,
+) -> (Vec<PackageInfo>, Vec<Warning>) {
     let mut warnings = Vec::new();
     let mut infos: Vec<PackageInfo> = patches.iter().map(|_| unknown()).collect();
     if patches.is_empty() {
         return (infos, warnings);
     }
     let Some(kernel) = kernel else {
-        warnings.push(warning("kernel_release_unknown", "the running kernel release is unreadable: cannot find live patch packages".into(), Some("/proc/sys/kernel/osrelease")));
+        warnings.push(warning(
+            "kernel_release_unknown",
+            "the running kernel release is unreadable: cannot find live patch packages".into(),
+            Some("/proc/sys/kernel/osrelease"),
+        ));
         return (infos, warnings);
     };
     let tools = match Tools::new(root) {
@@ -49,7 +60,8 @@ pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: 
     // Ownership and changelogs of every existing module file in one rpm run.
     // With /lib a symlink to usr/lib, the same module shows under both
     // paths and rpm knows it under one: ask for every path found.
-    let files: Vec<String> = on_disk.iter().filter(|(name, _)| patches.contains(name)).map(|(_, path)| path.clone()).collect();
+    let files: Vec<String> =
+        on_disk.iter().filter(|(name, _)| patches.contains(name)).map(|(_, path)| path.clone()).collect();
     let owners = match rpm::owners_of(&tools, &files, want) {
         Ok(owners) => owners,
         Err(err) => {
@@ -86,7 +98,10 @@ pub fn describe(root: &Path, kernel: Option<&str>, patches: &[String], options: 
                 (owners.iter().find(|p| p.files.iter().any(|f| naming::module_key(f) == key)), FoundBy::ModuleFile)
             }
             (None, Some(spec)) => match &named {
-                Some(named) => (named.iter().find(|p| format!("{}-{}-{}", p.name, p.version, p.release) == *spec), FoundBy::PatchName),
+                Some(named) => (
+                    named.iter().find(|p| format!("{}-{}-{}", p.name, p.version, p.release) == *spec),
+                    FoundBy::PatchName,
+                ),
                 None => {
                     owned.push(None);
                     continue;
@@ -156,7 +171,9 @@ struct KernelDate {
 fn kernel_estimate(tools: &Tools, kernel: &str, warnings: &mut Vec<Warning>) -> Option<KernelDate> {
     let spec = naming::kernel_package(kernel)?;
     match rpm::query(tools, &[spec], Want::default()) {
-        Ok(found) => found.iter().find_map(|p| p.build_time.map(|t| KernelDate { package: p.nevra(), date: lifecycle::date_of(t) })),
+        Ok(found) => found
+            .iter()
+            .find_map(|p| p.build_time.map(|t| KernelDate { package: p.nevra(), date: lifecycle::date_of(t) })),
         Err(err) => {
             warnings.push(error_warning(&err));
             None
@@ -189,7 +206,13 @@ fn expiration(root: &Path, package: Option<&Installed>, kernel: &Option<KernelDa
     }
 }
 
-fn updates(tools: &Tools, infos: &mut [PackageInfo], owned: &[Option<&Installed>], refresh: bool, warnings: &mut Vec<Warning>) {
+fn updates(
+    tools: &Tools,
+    infos: &mut [PackageInfo],
+    owned: &[Option<&Installed>],
+    refresh: bool,
+    warnings: &mut Vec<Warning>,
+) {
     let mut names: Vec<String> = owned.iter().flatten().map(|p| p.name.clone()).collect();
     names.sort();
     names.dedup();

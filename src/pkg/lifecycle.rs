@@ -23,11 +23,8 @@ pub fn lookup(root: &Path, name: &str, version: &str, release: &str) -> Option<F
     let mut found = None;
     for dir in DATA_DIRS {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
-        let mut files: Vec<_> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "lifecycle"))
-            .collect();
+        let mut files: Vec<_> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "lifecycle")).collect();
         files.sort();
         for file in files {
             let Ok(text) = std::fs::read_to_string(&file) else { continue };
@@ -116,7 +113,8 @@ pub fn plus_one_year(date: &str) -> String {
 
 /// Today's date (UTC).
 pub fn today() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     date_of(now)
 }
 

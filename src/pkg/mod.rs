@@ -112,9 +112,9 @@ impl Tools {
     /// (Debian's) create an empty database on a mere query.
     pub fn has_rpm_database(&self) -> bool {
         let root = self.root.as_deref().unwrap_or(Path::new("/"));
-        RPM_DATABASE_DIRS.iter().any(|dir| {
-            std::fs::read_dir(root.join(dir)).is_ok_and(|mut entries| entries.next().is_some())
-        })
+        RPM_DATABASE_DIRS
+            .iter()
+            .any(|dir| std::fs::read_dir(root.join(dir)).is_ok_and(|mut entries| entries.next().is_some()))
     }
 
     /// The error for a system without an rpm database.
@@ -154,12 +154,8 @@ impl Tools {
     /// Runs argv (never through a shell) with output captured: stdout is
     /// klp's own document. The C locale keeps messages parseable.
     pub fn run(&self, argv: &[String]) -> Result<Output> {
-        let output = Command::new(&argv[0])
-            .args(&argv[1..])
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| {
+        let output =
+            Command::new(&argv[0]).args(&argv[1..]).env("LC_ALL", "C").stdin(Stdio::null()).output().map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     Error::Package {
                         kind: ErrorKind::ToolMissing,

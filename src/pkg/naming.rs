@@ -28,8 +28,7 @@ pub fn edition_from_patch_name(patch: &str) -> Option<(String, String)> {
     let rest = patch.strip_prefix("livepatch_")?;
     let (version, release) = rest.split_once('_')?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
-    (digits(version) && release.split('_').all(digits))
-        .then(|| (version.to_string(), release.replace('_', ".")))
+    (digits(version) && release.split('_').all(digits)).then(|| (version.to_string(), release.replace('_', ".")))
 }
 
 /// Directories (inside the root) that hold the kernel's live patch modules.
@@ -81,7 +80,10 @@ mod tests {
             livepatch_package("6.4.0-150600.23.22-default").as_deref(),
             Some("kernel-livepatch-6_4_0-150600_23_22-default")
         );
-        assert_eq!(kernel_package("5.14.21-150400.24.33-default").as_deref(), Some("kernel-default-5.14.21-150400.24.33"));
+        assert_eq!(
+            kernel_package("5.14.21-150400.24.33-default").as_deref(),
+            Some("kernel-default-5.14.21-150400.24.33")
+        );
         assert_eq!(livepatch_package("6.4.0"), None);
     }
 

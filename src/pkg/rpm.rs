@@ -131,7 +131,9 @@ fn is_per_argument_miss(line: &str) -> bool {
 
 fn has_real_error(output: &Output) -> bool {
     output.stderr.lines().any(|line| !line.trim().is_empty() && !is_per_argument_miss(line.trim()))
-        || (output.stderr.trim().is_empty() && !output.stdout.contains(RECORD_START) && !output.stdout.lines().any(is_per_argument_miss))
+        || (output.stderr.trim().is_empty()
+            && !output.stdout.contains(RECORD_START)
+            && !output.stdout.lines().any(is_per_argument_miss))
 }
 
 fn first_error_line(output: &Output) -> String {
@@ -203,9 +205,11 @@ mod tests {
     fn misses_are_answers_not_failures() {
         let miss = Output { code: 1, stdout: "package foo is not installed\n".into(), stderr: String::new() };
         assert!(!has_real_error(&miss));
-        let gone = Output { code: 1, stdout: String::new(), stderr: "error: file /x: No such file or directory\n".into() };
+        let gone =
+            Output { code: 1, stdout: String::new(), stderr: "error: file /x: No such file or directory\n".into() };
         assert!(!has_real_error(&gone));
-        let broken = Output { code: 1, stdout: String::new(), stderr: "error: cannot open Packages database in /x\n".into() };
+        let broken =
+            Output { code: 1, stdout: String::new(), stderr: "error: cannot open Packages database in /x\n".into() };
         assert!(has_real_error(&broken));
     }
 }

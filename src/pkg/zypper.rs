@@ -42,7 +42,8 @@ pub fn search(tools: &Tools, names: &[String], refresh: bool) -> Result<Vec<Solv
     let argv = tools.zypper_argv(&global, &args);
     let output = tools.run(&argv)?;
     match output.code {
-        0 => parse_search(&output.stdout).map_err(|e| failed(&argv, &output, &format!("unreadable XML from zypper: {e}"))),
+        0 => parse_search(&output.stdout)
+            .map_err(|e| failed(&argv, &output, &format!("unreadable XML from zypper: {e}"))),
         EXIT_INF_CAP_NOT_FOUND => Ok(Vec::new()),
         _ => Err(failure(&argv, &output)),
     }

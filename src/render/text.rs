@@ -1,6 +1,6 @@
 use crate::report::{
-    BlockingReport, DowngradeReport, ExpirationSource, FoundBy, Ownership, PackageInfo, PatchInfo, PatchesReport, Report,
-    UpdateState,
+    BlockingReport, DowngradeReport, ExpirationSource, FoundBy, Ownership, PackageInfo, PatchInfo, PatchesReport,
+    Report, UpdateState,
 };
 use std::fmt::Write;
 
@@ -68,7 +68,11 @@ fn render_patch_block(out: &mut String, patch: &PatchInfo) {
 }
 
 fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() { "(none)".to_string() } else { items.join(" ") }
+    if items.is_empty() {
+        "(none)".to_string()
+    } else {
+        items.join(" ")
+    }
 }
 
 /// The classic `RPM:`, `CVE:`, `bug fixes and enhancements:` lines, right

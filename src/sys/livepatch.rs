@@ -107,9 +107,8 @@ pub fn parse_function_dir(path: &Path) -> Result<PatchedFunction> {
     let (name, pos) = dir_name
         .rsplit_once(',')
         .ok_or_else(|| super::malformed(path, &dir_name, "a directory named <function>,<sympos>"))?;
-    let sympos = pos
-        .parse::<u32>()
-        .map_err(|_| super::malformed(path, &dir_name, "a directory named <function>,<sympos>"))?;
+    let sympos =
+        pos.parse::<u32>().map_err(|_| super::malformed(path, &dir_name, "a directory named <function>,<sympos>"))?;
     if name.is_empty() {
         return Err(super::malformed(path, &dir_name, "a directory named <function>,<sympos>"));
     }

@@ -59,7 +59,11 @@ pub fn culprits(frames: &[StackFrame], patched: &[PatchedSymbol], patch_module: 
         if let Some(p) = hit {
             found.push(Culprit { object: p.object.clone(), function: p.function.clone(), frame: frame.text.clone() });
         } else if frame.module.as_deref() == Some(patch_module) {
-            found.push(Culprit { object: patch_module.to_string(), function: function.to_string(), frame: frame.text.clone() });
+            found.push(Culprit {
+                object: patch_module.to_string(),
+                function: function.to_string(),
+                frame: frame.text.clone(),
+            });
         }
     }
     found

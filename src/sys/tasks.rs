@@ -138,7 +138,11 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
 
     result.unreadable = denied.count + failed.count + missing.count;
     let tallies = [
-        (denied, "permission_denied", "patch_state of some threads could not be read (root is needed); blockers among them are not listed"),
+        (
+            denied,
+            "permission_denied",
+            "patch_state of some threads could not be read (root is needed); blockers among them are not listed",
+        ),
         (failed, "read_failed", "patch_state of some threads could not be read; blockers among them are not listed"),
         (
             missing,
@@ -346,7 +350,15 @@ mod tests {
         assert_eq!(stat, TaskStat { comm: "a) b) (c".into(), state: 'D', flags: 2129984 });
         let odd = parse_stat(b"5 (\xff\xfe) S 1 1 1 0 -1 64 0\n").unwrap();
         assert_eq!(odd.comm, "\u{fffd}\u{fffd}");
-        for bad in [&b"5 (x)"[..], b"(x) S 1 2", b") 5 (x S", b"5 (x) S 1 2 3", b"x5 (y) S 1 2 3 4 5 6", b"5 (x) SS 1 2 3 4 5 6", b""] {
+        for bad in [
+            &b"5 (x)"[..],
+            b"(x) S 1 2",
+            b") 5 (x S",
+            b"5 (x) S 1 2 3",
+            b"x5 (y) S 1 2 3 4 5 6",
+            b"5 (x) SS 1 2 3 4 5 6",
+            b"",
+        ] {
             assert_eq!(parse_stat(bad), None, "{}", String::from_utf8_lossy(bad));
         }
     }

@@ -3,7 +3,12 @@ use crate::support::klp;
 use serde_json::json;
 
 fn tids(doc: &serde_json::Value) -> Vec<(i64, i64)> {
-    doc["threads"].as_array().unwrap().iter().map(|t| (t["pid"].as_i64().unwrap(), t["tid"].as_i64().unwrap())).collect()
+    doc["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["pid"].as_i64().unwrap(), t["tid"].as_i64().unwrap()))
+        .collect()
 }
 
 #[test]
@@ -75,14 +80,21 @@ fn very_verbose_adds_stacks() {
     let doc = klp(&["-vv", "blocking"]).root(&tree).run().json(0);
     let stack = doc["threads"][0]["stack"].as_array().unwrap();
     assert_eq!(stack.len(), 5);
-    assert_eq!(stack[1], json!({"text": "[<0>] busy_sleep+0x15/0x30 [klp_busy]", "function": "busy_sleep", "module": "klp_busy"}));
+    assert_eq!(
+        stack[1],
+        json!({"text": "[<0>] busy_sleep+0x15/0x30 [klp_busy]", "function": "busy_sleep", "module": "klp_busy"})
+    );
     assert_eq!(stack[0]["module"], json!(null));
 
     let text = klp(&["-vv", "--format", "text", "blocking"]).root(&tree).run();
     assert!(text.stdout.contains(
         "    culprits: klp_busy:busy_sleep\n    stack:\n        [<0>] msleep+0x2a/0x40\n        [<0>] busy_sleep+0x15/0x30 [klp_busy]\n"
     ), "{}", text.stdout);
-    assert!(text.stdout.contains("ret_from_fork+0x34/0x50\n\n4243 cat /proc/cmdline\n"), "blank line between threads: {}", text.stdout);
+    assert!(
+        text.stdout.contains("ret_from_fork+0x34/0x50\n\n4243 cat /proc/cmdline\n"),
+        "blank line between threads: {}",
+        text.stdout
+    );
 }
 
 #[test]
@@ -133,7 +145,10 @@ fn unreadable_states_make_the_answer_incomplete_never_empty_and_ready() {
 
 #[test]
 fn hidepid_makes_the_answer_incomplete_for_non_root() {
-    let tree = transition_fixture().proc_mount_options("rw,hidepid=invisible").task(Task::user(10, 10, "a", &["a"]).patch_state(1)).build();
+    let tree = transition_fixture()
+        .proc_mount_options("rw,hidepid=invisible")
+        .task(Task::user(10, 10, "a", &["a"]).patch_state(1))
+        .build();
     let doc = klp(&["blocking"]).root(&tree).unprivileged().run().json(0);
     assert_eq!(doc["complete"], false);
     assert!(doc["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "hidepid"), "{doc}");

@@ -72,7 +72,8 @@ fn big_tree() -> crate::fixture::Tree {
 #[test]
 fn closed_stdout_ends_quietly() {
     let tree = big_tree();
-    let mut child = klp(&["-vv", "blocking"]).root(&tree).command().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        klp(&["-vv", "blocking"]).root(&tree).command().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     drop(child.stdout.take());
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0), "no panic, no error status");
@@ -85,7 +86,10 @@ fn full_disk_on_stdout_is_reported() {
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     let output = klp(&["-vv", "blocking"]).root(&tree).command().stdout(full).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "klp: error: cannot write output: No space left on device (os error 28)\n");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "klp: error: cannot write output: No space left on device (os error 28)\n"
+    );
 }
 
 #[test]

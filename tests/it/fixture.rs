@@ -55,7 +55,12 @@ pub const TAINT_K: u64 = 1 << 15;
 impl Fixture {
     /// A system with live patching support and nothing loaded.
     pub fn new() -> Self {
-        Fixture { livepatch_supported: true, kernel_release: Some("6.4.0-150600.23.22-default".into()), taint_mask: Some(0), ..Default::default() }
+        Fixture {
+            livepatch_supported: true,
+            kernel_release: Some("6.4.0-150600.23.22-default".into()),
+            taint_mask: Some(0),
+            ..Default::default()
+        }
     }
 
     /// A kernel without CONFIG_LIVEPATCH: no /sys/kernel/livepatch at all.
@@ -157,7 +162,14 @@ impl Tree {
 
 impl Patch {
     pub fn new(name: &str) -> Self {
-        Patch { name: name.into(), enabled: "1\n".into(), transition: Some("0\n".into()), replace: None, stack_order: None, objects: Vec::new() }
+        Patch {
+            name: name.into(),
+            enabled: "1\n".into(),
+            transition: Some("0\n".into()),
+            replace: None,
+            stack_order: None,
+            objects: Vec::new(),
+        }
     }
     pub fn enabled(mut self, on: bool) -> Self {
         self.enabled = format!("{}\n", u8::from(on));
@@ -193,7 +205,8 @@ impl Patch {
     fn write(&self, dir: &Path) {
         mkdir(dir);
         write(&dir.join("enabled"), self.enabled.clone());
-        let optional = [("transition", &self.transition), ("replace", &self.replace), ("stack_order", &self.stack_order)];
+        let optional =
+            [("transition", &self.transition), ("replace", &self.replace), ("stack_order", &self.stack_order)];
         for (file, content) in optional {
             if let Some(content) = content {
                 write(&dir.join(file), content.clone());
@@ -233,7 +246,18 @@ impl Task {
             cmdline.extend_from_slice(arg.as_bytes());
             cmdline.push(0);
         }
-        Task { pid, tid, comm: comm.into(), state: 'S', kernel_thread: false, patch_state: Some("-1\n".into()), cmdline, stack: Some(String::new()), root_only: false, vanished: false }
+        Task {
+            pid,
+            tid,
+            comm: comm.into(),
+            state: 'S',
+            kernel_thread: false,
+            patch_state: Some("-1\n".into()),
+            cmdline,
+            stack: Some(String::new()),
+            root_only: false,
+            vanished: false,
+        }
     }
     pub fn kernel(pid: i32, comm: &str) -> Self {
         Task { kernel_thread: true, cmdline: Vec::new(), ..Task::user(pid, pid, comm, &[]) }

@@ -15,7 +15,10 @@ fn check_generated(rel: &str, generated: &str) {
         return;
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(committed == generated, "{rel} is out of date: run `UPDATE_SCHEMAS=1 cargo test --test it generated` and commit it");
+    assert!(
+        committed == generated,
+        "{rel} is out of date: run `UPDATE_SCHEMAS=1 cargo test --test it generated` and commit it"
+    );
 }
 
 #[test]
@@ -33,7 +36,8 @@ fn committed_schemas_match_the_code() {
 fn committed_man_page_matches_the_cli() {
     let out = klp(&["manpage"]).run();
     assert_eq!(out.code, 0);
-    for section in [".SH COMMANDS", ".SH CAVEATS", ".SH \"EXIT STATUS\"", "\\fBblocking\\fR", "\\-\\-non\\-interactive"] {
+    for section in [".SH COMMANDS", ".SH CAVEATS", ".SH \"EXIT STATUS\"", "\\fBblocking\\fR", "\\-\\-non\\-interactive"]
+    {
         assert!(out.stdout.contains(section), "man page lacks {section}");
     }
     check_generated("man/klp.8", &out.stdout);

@@ -9,7 +9,7 @@ mod blocking;
 mod check;
 mod errors;
 mod generated;
+mod hardening;
 mod patches;
 mod pkg;
 mod status;
-mod hardening;

@@ -38,9 +38,7 @@ fn without_stack_order_sorted_by_name_numbers_as_numbers() {
 
 #[test]
 fn optional_files_absent_are_absent_from_the_report() {
-    let tree = Fixture::new()
-        .patch(Patch::new("old").object(Object::new("vmlinux").function("f", 0)))
-        .build();
+    let tree = Fixture::new().patch(Patch::new("old").object(Object::new("vmlinux").function("f", 0))).build();
     let doc = klp(&["patches"]).root(&tree).run().json(0);
     let patch = &doc["patches"][0];
     assert!(patch.get("replace").is_none() && patch.get("stack_order").is_none(), "{patch}");
@@ -114,10 +112,18 @@ fn assert_classic_parser_accepts(text: &str) {
 #[test]
 fn unloaded_module_object_is_marked() {
     let tree = Fixture::new()
-        .patch(Patch::new("p").object(Object::new("vmlinux").patched(true)).object(Object::new("ext4").patched(false).function("ext4_f", 1)))
+        .patch(
+            Patch::new("p")
+                .object(Object::new("vmlinux").patched(true))
+                .object(Object::new("ext4").patched(false).function("ext4_f", 1)),
+        )
         .build();
     let out = klp(&["-v", "--format", "text", "patches"]).root(&tree).run();
-    assert!(out.stdout.contains("    object vmlinux: (none)\n    object ext4 (not patched): ext4_f,1\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("    object vmlinux: (none)\n    object ext4 (not patched): ext4_f,1\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -52,11 +52,17 @@ fn patches_v_names_package_cves_and_fixes() {
     assert_eq!(package["owner"], "package");
     assert_eq!(package["found_by"], "module_file");
     assert_eq!(package["nevra"], format!("{PACKAGE}-{}.x86_64", edition(5)));
-    assert_eq!((package["name"].as_str(), package["version"].as_str(), package["release"].as_str()), (Some(PACKAGE), Some("5"), Some("150600.6.1")));
+    assert_eq!(
+        (package["name"].as_str(), package["version"].as_str(), package["release"].as_str()),
+        (Some(PACKAGE), Some("5"), Some("150600.6.1"))
+    );
     assert_eq!(package["arch"], "x86_64");
     assert_eq!(package["module_file"], format!("/lib/modules/{KERNEL}/livepatch/livepatch-5-150600_6_1.ko"));
     // Version 5 fixes two CVEs in one entry; 3 is bug-only; 2 has two CVEs.
-    assert_eq!(strings(&package["cves"]), ["CVE-2025-21050", "CVE-2025-21051", "CVE-2025-21040", "CVE-2025-21020", "CVE-2025-21021"]);
+    assert_eq!(
+        strings(&package["cves"]),
+        ["CVE-2025-21050", "CVE-2025-21051", "CVE-2025-21040", "CVE-2025-21020", "CVE-2025-21021"]
+    );
     assert_eq!(strings(&package["fixes"]), ["bsc#1240030"]);
     assert_eq!(package["initial"], false);
     assert!(package.get("expiration").is_none() && package.get("update").is_none(), "-vv fields at -v: {package}");
@@ -96,7 +102,10 @@ fn initial_patch_says_so() {
     let Some(pkg) = PkgRoot::new(&["--installed", "1"]) else { return };
     let doc = pkg.klp(&["-v", "patches"]).run().json(0);
     let package = &doc["patches"][0]["package"];
-    assert_eq!((package["initial"].as_bool(), package["cves"].clone(), package["fixes"].clone()), (Some(true), json!([]), json!([])));
+    assert_eq!(
+        (package["initial"].as_bool(), package["cves"].clone(), package["fixes"].clone()),
+        (Some(true), json!([]), json!([]))
+    );
     let text = pkg.klp(&["-v", "--format", "text", "patches"]).run();
     assert_eq!(
         classic_block(&text.stdout)[2..],
@@ -135,13 +144,16 @@ fn unowned_and_module_file_gone() {
 
     let text = pkg.klp(&["-v", "--format", "text", "patches"]).run();
     assert_eq!(text.code, 0);
-    let block: Vec<&str> = text.stdout.split("\n\n").find(|b| b.starts_with("livepatch_manual_fix")).unwrap().lines().collect();
+    let block: Vec<&str> =
+        text.stdout.split("\n\n").find(|b| b.starts_with("livepatch_manual_fix")).unwrap().lines().collect();
     assert_eq!(block[2..5], ["    RPM: (none)", "    CVE: (none)", "    bug fixes and enhancements: (none)"]);
     assert!(block.contains(&"    owner: none (no package owns this patch)"), "{block:?}");
 
     // -vv: no vendor support date and no update for a patch built by hand.
     let doc = pkg.klp(&["-vv", "patches"]).run().json(0);
-    let manual = doc["patches"].as_array().unwrap().iter().find(|p| p["name"] == "livepatch_manual_fix").unwrap()["package"].clone();
+    let manual = doc["patches"].as_array().unwrap().iter().find(|p| p["name"] == "livepatch_manual_fix").unwrap()
+        ["package"]
+        .clone();
     assert_eq!(manual["expiration"], json!({"date": null, "source": "unknown", "expired": null, "basis": null}));
     assert!(manual.get("update").is_none(), "{manual}");
 }
@@ -181,7 +193,10 @@ fn patches_vv_expiration_and_updates() {
 fn patches_vv_newest_is_up_to_date() {
     let Some(pkg) = PkgRoot::new(&["--installed", "12"]) else { return };
     let doc = pkg.klp(&["-vv", "patches"]).run().json(0);
-    assert_eq!(doc["patches"][0]["package"]["update"], json!({"status": "up_to_date", "newest": edition(12), "refreshed": false}));
+    assert_eq!(
+        doc["patches"][0]["package"]["update"],
+        json!({"status": "up_to_date", "newest": edition(12), "refreshed": false})
+    );
 }
 
 #[test]
@@ -324,7 +339,15 @@ fn downgrade_dry_run_changes_nothing() {
     assert_eq!(doc["installed_after"], Value::Null);
     assert_eq!(strings(&doc["command"]).last().unwrap(), &format!("{PACKAGE}={}", edition(6)));
     let text = pkg.klp(&["--format", "text", "downgrade", "--dry-run", "--to", "2"]).run();
-    assert!(text.stdout.starts_with(&format!("would downgrade {PACKAGE} from {} to {}\ncommand: zypper ", edition(7), edition(2))), "{}", text.stdout);
+    assert!(
+        text.stdout.starts_with(&format!(
+            "would downgrade {PACKAGE} from {} to {}\ncommand: zypper ",
+            edition(7),
+            edition(2)
+        )),
+        "{}",
+        text.stdout
+    );
     assert_eq!(pkg.installed(), Some(edition(7)));
     assert_eq!(pkg.loaded(), [patch_name(7)]);
 }
@@ -379,7 +402,16 @@ fn downgrade_with_empty_repository() {
 fn downgrade_lock_held_by_real_zypper() {
     let Some(pkg) = PkgRoot::new(&["--installed", "5"]) else { return };
     // `zypper shell` holds the lock while it waits for commands on stdin.
-    let mut holder = pkg.command("zypper").arg("--root").arg(&pkg.root).arg("shell").stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut holder = pkg
+        .command("zypper")
+        .arg("--root")
+        .arg(&pkg.root)
+        .arg("shell")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let pid_file = pkg.root.join("run/zypp.pid");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::fs::read_to_string(&pid_file).unwrap_or_default().trim() != holder.id().to_string() {
@@ -450,10 +482,18 @@ fn root_without_rpm_database_runs_no_rpm() {
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
 
-    let doc = crate::support::klp(&["-vv", "patches"]).root_path(dir.path()).env("HOME", home.to_str().unwrap()).run().json(0);
+    let doc = crate::support::klp(&["-vv", "patches"])
+        .root_path(dir.path())
+        .env("HOME", home.to_str().unwrap())
+        .run()
+        .json(0);
     assert_eq!(doc["warnings"][0]["code"], "no_rpm_database");
     assert_eq!(doc["patches"][0]["package"]["owner"], "unknown");
-    let err = crate::support::klp(&["-n", "downgrade"]).root_path(dir.path()).env("HOME", home.to_str().unwrap()).run().json(1);
+    let err = crate::support::klp(&["-n", "downgrade"])
+        .root_path(dir.path())
+        .env("HOME", home.to_str().unwrap())
+        .run()
+        .json(1);
     assert_eq!(err["error"]["code"], "no_package");
     let mut left = Vec::new();
     for sub in ["root", "home", "usr", "var"] {
@@ -474,6 +514,10 @@ fn usrmerged_root_finds_the_owner() {
     std::os::unix::fs::symlink("usr/lib", pkg.root.join("lib")).unwrap();
     let doc = pkg.klp(&["-v", "patches"]).run().json(0);
     let package = &doc["patches"][0]["package"];
-    assert_eq!((package["owner"].as_str(), package["found_by"].as_str()), (Some("package"), Some("module_file")), "{doc}");
+    assert_eq!(
+        (package["owner"].as_str(), package["found_by"].as_str()),
+        (Some("package"), Some("module_file")),
+        "{doc}"
+    );
     assert_eq!(strings(&package["cves"]), expected_cves(4));
 }

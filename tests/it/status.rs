@@ -39,7 +39,10 @@ fn transition_in_progress_names_patch_and_direction() {
     let tree = scenario("stuck").unwrap().build();
     let doc = klp(&["status"]).root(&tree).run().json(0);
     assert_eq!(doc["state"], "in_progress");
-    assert_eq!(doc["transition"], json!({"patch": "livepatch_2_150600_2_1", "direction": "patching", "target_state": 1}));
+    assert_eq!(
+        doc["transition"],
+        json!({"patch": "livepatch_2_150600_2_1", "direction": "patching", "target_state": 1})
+    );
     let text = klp(&["status", "--format", "text"]).root(&tree).run();
     assert_eq!(text.snapshot(), "exit: 0\n--- stdout\nin_progress\n--- stderr\n");
 }

@@ -94,7 +94,10 @@ impl Klp {
     }
 
     fn command_name(&self) -> Option<&str> {
-        self.args.iter().map(String::as_str).find(|a| COMMANDS.contains(a) || matches!(*a, "schema" | "manpage" | "completions"))
+        self.args
+            .iter()
+            .map(String::as_str)
+            .find(|a| COMMANDS.contains(a) || matches!(*a, "schema" | "manpage" | "completions"))
     }
 }
 

@@ -31,7 +31,10 @@ fn committed_corpus_passes_every_check() {
             let data = std::fs::read(&file).unwrap();
             replayed += 1;
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| check(&data))) {
-                let message = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
                 failures.push(format!("{}: {}", file.display(), message.unwrap_or_default()));
             }
         }

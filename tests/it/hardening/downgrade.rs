@@ -19,7 +19,8 @@ fn start(pkg: &PkgRoot, args: &[&str]) -> Child {
 fn finish(child: Child) -> (i32, Value) {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}): {stdout:?}"));
+    let doc: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}): {stdout:?}"));
     crate::support::assert_valid(if doc.get("error").is_some() { "error" } else { "downgrade" }, &doc);
     (out.status.code().expect("klp exits, not killed"), doc)
 }
@@ -77,7 +78,9 @@ fn concurrent_downgrades_change_the_system_once() {
         assert_eq!(now, Some(edition(installed)), "one step per reported change: {summary}");
         assert_rpmdb_intact(&pkg);
     }
-    println!("concurrent downgrades: {runs} klp -n downgrade runs in pairs; {lock_errors} lock_held; 12 -> {installed}");
+    println!(
+        "concurrent downgrades: {runs} klp -n downgrade runs in pairs; {lock_errors} lock_held; 12 -> {installed}"
+    );
     assert!(lock_errors >= 1, "the pairs never overlapped");
 }
 
@@ -165,7 +168,8 @@ fn unprivileged_downgrade_changes_nothing_and_says_so() {
     std::fs::set_permissions(pkg.dir(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let mut argv = pkg.klp(&["-n", "downgrade"]).unprivileged().command();
     let out = argv.stdin(Stdio::null()).output().unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let doc: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     crate::support::assert_valid("error", &doc);
     println!("as nobody: {doc}");
     assert_eq!(out.status.code(), Some(1), "{doc}");
@@ -173,4 +177,3 @@ fn unprivileged_downgrade_changes_nothing_and_says_so() {
     let reported = &doc["error"]["details"]["installed"];
     assert!(reported.is_null() || *reported == edition(6), "a version rpm has, or unknown: {doc}");
 }
-

@@ -60,9 +60,12 @@ pub fn sys_value(data: &[u8]) {
             let _ = err.to_string();
         }
     }
-    for n in [klp::sys::parse_int::<u64>(path, &text, "u64").ok().map(i128::from), klp::sys::parse_int::<u32>(path, &text, "u32").ok().map(i128::from)]
-        .into_iter()
-        .flatten()
+    for n in [
+        klp::sys::parse_int::<u64>(path, &text, "u64").ok().map(i128::from),
+        klp::sys::parse_int::<u32>(path, &text, "u32").ok().map(i128::from),
+    ]
+    .into_iter()
+    .flatten()
     {
         assert!(n >= 0);
         assert_eq!(value.parse::<i128>().ok(), Some(n));
@@ -161,7 +164,8 @@ pub fn stack_trace(data: &[u8]) {
     assert!(culprits.len() <= frames.len());
     let mut next_frame = 0;
     for culprit in &culprits {
-        let at = frames[next_frame..].iter().position(|f| f.text == culprit.frame).expect("culprits in frame order") + next_frame;
+        let at = frames[next_frame..].iter().position(|f| f.text == culprit.frame).expect("culprits in frame order")
+            + next_frame;
         next_frame = at + 1;
         let frame = &frames[at];
         let from_patch = patched.iter().any(|p| p.object == culprit.object && p.function == culprit.function);
@@ -181,7 +185,10 @@ pub fn stack_trace(data: &[u8]) {
             patched.iter().any(|p| p.function == base && p.object == object)
         });
         if named || frame.module.as_deref() == Some(PATCH_MODULE) && frame.function.is_some() {
-            assert!(culprits.iter().any(|c| c.frame == frame.text), "frame {frame:?} holds a patched function but is no culprit");
+            assert!(
+                culprits.iter().any(|c| c.frame == frame.text),
+                "frame {frame:?} holds a patched function but is no culprit"
+            );
         }
     }
 }
@@ -285,7 +292,11 @@ pub fn cves_in(text: &str) -> Vec<String> {
         let year = &bytes[start + 4..start + 8];
         let digits = bytes[start + 9..].iter().take_while(|b| b.is_ascii_digit()).count();
         let end = start + 9 + digits;
-        if year.iter().all(u8::is_ascii_digit) && bytes[start + 8] == b'-' && digits >= 4 && !bytes.get(end).is_some_and(|&b| is_word(b)) {
+        if year.iter().all(u8::is_ascii_digit)
+            && bytes[start + 8] == b'-'
+            && digits >= 4
+            && !bytes.get(end).is_some_and(|&b| is_word(b))
+        {
             found.push(text[start..end].to_ascii_uppercase());
         }
     }
@@ -297,7 +308,8 @@ pub fn cves_in(text: &str) -> Vec<String> {
 /// separate fix.
 pub fn changelog(data: &[u8]) {
     let text = text(data);
-    let entries: Vec<rpm::ChangelogEntry> = text.split('\u{1e}').map(|t| rpm::ChangelogEntry { time: 0, text: t.to_string() }).collect();
+    let entries: Vec<rpm::ChangelogEntry> =
+        text.split('\u{1e}').map(|t| rpm::ChangelogEntry { time: 0, text: t.to_string() }).collect();
     let fixes = pkg_changelog::parse(&entries);
     let expected = cves_in(&text);
     for cve in &expected {

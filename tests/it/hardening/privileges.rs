@@ -4,15 +4,16 @@
 
 use crate::fixture::{scenario, Fixture, Object, Patch, Task};
 use crate::support::{assert_valid, is_root, klp};
+use serde_json::Value;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
-use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 fn chmod(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
 }
 
 /// Runs each command as nobody; each must fail with `permission_denied`
@@ -61,7 +62,10 @@ fn root_only_object_dir_fails_patches_but_not_status() {
     assert_every_command_names(&tree, &object, &["patches", "blocking"]);
     // status does not look at objects: its answer is complete and right.
     let doc = klp(&["status"]).root(&tree).unprivileged().run().json(0);
-    assert_eq!((doc["state"].as_str(), doc["transition"]["patch"].as_str()), (Some("in_progress"), Some("livepatch_2_150600_2_1")));
+    assert_eq!(
+        (doc["state"].as_str(), doc["transition"]["patch"].as_str()),
+        (Some("in_progress"), Some("livepatch_2_150600_2_1"))
+    );
 }
 
 #[test]
@@ -74,7 +78,11 @@ fn root_only_stack_leaves_culprits_unknown_not_empty() {
     let doc = klp(&["-vv", "blocking"]).root(&tree).unprivileged().run().json(0);
     let thread = &doc["threads"][0];
     assert_eq!(thread["tid"], 5);
-    assert_eq!((thread["culprits"].clone(), thread["stack"].clone()), (Value::Null, Value::Null), "unknown, not 'none'");
+    assert_eq!(
+        (thread["culprits"].clone(), thread["stack"].clone()),
+        (Value::Null, Value::Null),
+        "unknown, not 'none'"
+    );
     assert_eq!(doc["warnings"][0]["code"], "permission_denied");
     assert!(doc["warnings"][0]["path"].as_str().unwrap().ends_with("proc/5/task/5/stack"));
     // As root the same tree gives the culprit.
@@ -128,7 +136,13 @@ fn klp_with_hidepid_proc(root: &Path, mount_point: &Path, unprivileged: bool, ar
         command.pre_exec(move || {
             let check = |rc: libc::c_int| if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) };
             check(libc::unshare(libc::CLONE_NEWNS))?;
-            check(libc::mount(std::ptr::null(), c"/".as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()))?;
+            check(libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ))?;
             let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
             check(libc::mount(c"proc".as_ptr(), target.as_ptr(), c"proc".as_ptr(), flags, c"hidepid=2".as_ptr().cast()))
         });
@@ -138,7 +152,11 @@ fn klp_with_hidepid_proc(root: &Path, mount_point: &Path, unprivileged: bool, ar
     });
     let stdout = String::from_utf8(output.stdout).unwrap();
     let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout:?}"));
-    let schema = if doc.get("error").is_some() { "error" } else { args.iter().find(|a| crate::support::COMMANDS.contains(a)).unwrap() };
+    let schema = if doc.get("error").is_some() {
+        "error"
+    } else {
+        args.iter().find(|a| crate::support::COMMANDS.contains(a)).unwrap()
+    };
     assert_valid(schema, &doc);
     (output.status.code().unwrap(), doc)
 }
@@ -175,7 +193,10 @@ fn hidepid_proc_is_reported_as_incomplete_for_nobody() {
         let (code, doc) = klp_with_hidepid_proc(root, mount_point, false, &["-v", "blocking"]);
         assert_eq!(code, 0, "{doc}");
         assert!(!has_warning(&doc, "hidepid"), "{doc}");
-        assert!(doc["threads_scanned"].as_u64().unwrap() + doc["threads_unreadable"].as_u64().unwrap() > 10, "root sees the host's threads: {doc}");
+        assert!(
+            doc["threads_scanned"].as_u64().unwrap() + doc["threads_unreadable"].as_u64().unwrap() > 10,
+            "root sees the host's threads: {doc}"
+        );
         // status and patches do not depend on proc's visibility.
         let (code, doc) = klp_with_hidepid_proc(root, mount_point, true, &["status"]);
         assert_eq!((code, doc["state"].as_str()), (0, Some("in_progress")), "{doc}");

@@ -22,12 +22,11 @@ fn symbol() -> impl Strategy<Value = String> {
 /// One stack line: a well-formed frame (function, module) or noise.
 fn frame_line() -> impl Strategy<Value = (String, Option<(String, Option<String>)>)> {
     let module = prop::option::of(prop::sample::select(vec!["klp_busy", "ext4", "livepatch_2_150600_2_1", "vmlinux"]));
-    let good = (prop::sample::select(vec!["<0>", "<ffffffffc0a1b0c5>"]), symbol(), 0u32..0x1000, 1u32..0x1000, module).prop_map(
-        |(addr, sym, off, len, module)| {
+    let good = (prop::sample::select(vec!["<0>", "<ffffffffc0a1b0c5>"]), symbol(), 0u32..0x1000, 1u32..0x1000, module)
+        .prop_map(|(addr, sym, off, len, module)| {
             let tail = module.map(|m| format!(" [{m}]")).unwrap_or_default();
             (format!("[{addr}] {sym}+{off:#x}/{len:#x}{tail}"), Some((sym, module.map(String::from))))
-        },
-    );
+        });
     let noise = prop_oneof![
         Just("[<0>] 0xffffffffc0a1b0c5".to_string()),
         "[ -~]{0,40}",
@@ -197,7 +196,13 @@ fn rpm_version() -> impl Strategy<Value = String> {
 fn changelog_item(cves: Vec<(u16, u32, u8, u8)>) -> String {
     let mut item = String::from("- Fix");
     for (year, number, case, context) in cves {
-        let prefix = if case % 3 == 0 { "cve" } else if case % 3 == 1 { "CVE" } else { "Cve" };
+        let prefix = if case % 3 == 0 {
+            "cve"
+        } else if case % 3 == 1 {
+            "CVE"
+        } else {
+            "Cve"
+        };
         let cve = format!("{prefix}-{year:04}-{number:04}");
         item.push_str(&match context % 6 {
             0 => format!(" {cve}"),

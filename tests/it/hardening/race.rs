@@ -43,8 +43,9 @@ fn churn(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(u64, u64)> {
                 let (stop, threads) = (stop.clone(), threads.clone());
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        let batch: Vec<_> =
-                            (0..16).map(|_| std::thread::spawn(|| std::thread::sleep(Duration::from_micros(200)))).collect();
+                        let batch: Vec<_> = (0..16)
+                            .map(|_| std::thread::spawn(|| std::thread::sleep(Duration::from_micros(200))))
+                            .collect();
                         for thread in batch {
                             thread.join().unwrap();
                         }
@@ -93,7 +94,11 @@ fn blocking_over_the_real_proc_survives_thread_churn() {
         runs += 1;
         assert_eq!(doc["state"], "in_progress");
         assert_fully_described(&doc);
-        let (s, u, v) = (doc["threads_scanned"].as_u64().unwrap(), doc["threads_unreadable"].as_u64().unwrap(), doc["threads_vanished"].as_u64().unwrap());
+        let (s, u, v) = (
+            doc["threads_scanned"].as_u64().unwrap(),
+            doc["threads_unreadable"].as_u64().unwrap(),
+            doc["threads_vanished"].as_u64().unwrap(),
+        );
         assert!(s + u > 0, "this process's own threads are always there: {doc}");
         if kernel_has_patch_state {
             assert_eq!(doc["complete"], true, "root reads everything: {doc}");
@@ -122,7 +127,11 @@ fn write_blocking_process(dir: &Path, pid: u32, threads: u32) {
     for tid in pid..pid + threads {
         let task = dir.join("task").join(tid.to_string());
         std::fs::create_dir_all(&task).unwrap();
-        std::fs::write(task.join("stat"), format!("{tid} (churn) D 1 {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0\n")).unwrap();
+        std::fs::write(
+            task.join("stat"),
+            format!("{tid} (churn) D 1 {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0\n"),
+        )
+        .unwrap();
         std::fs::write(task.join("cmdline"), b"churn\0--busy\0").unwrap();
         std::fs::write(task.join("stack"), BLOCKER_STACK.iter().map(|f| format!("{f}\n")).collect::<String>()).unwrap();
         std::fs::write(task.join("patch_state"), "0\n").unwrap();

@@ -50,7 +50,10 @@ fn missing_patch_state_of_a_live_thread_is_unreadable_not_vanished() {
         .build();
     std::fs::remove_file(tree.join("proc/5/task/6/patch_state")).unwrap();
     let doc = klp(&["blocking"]).root(&tree).run().json(0);
-    assert_eq!((doc["threads_scanned"].as_u64(), doc["threads_unreadable"].as_u64(), doc["threads_vanished"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (doc["threads_scanned"].as_u64(), doc["threads_unreadable"].as_u64(), doc["threads_vanished"].as_u64()),
+        (Some(1), Some(1), Some(1))
+    );
     assert_eq!(doc["complete"], false);
     assert_eq!(doc["threads"][0]["tid"], 5);
     let warning = &doc["warnings"][0];
@@ -66,7 +69,12 @@ fn command_lines_cannot_forge_lines_in_text_output() {
     // a script reading one thread a line would take for another PID.
     let tree = Fixture::new()
         .patch(Patch::new("lp").transition(true).object(Object::new("vmlinux").function("f", 1)))
-        .task(Task::user(5, 5, "x", &[]).raw_cmdline(b"sleep\0x\n4242 forged\0\x1b[31mred\0").patch_state(0).stack(&["[<0>] f+0x1/0x2"]))
+        .task(
+            Task::user(5, 5, "x", &[])
+                .raw_cmdline(b"sleep\0x\n4242 forged\0\x1b[31mred\0")
+                .patch_state(0)
+                .stack(&["[<0>] f+0x1/0x2"]),
+        )
         .build();
     std::fs::write(tree.join("proc/5/task/5/stat"), b"5 (a\nb\x07) D 1 5 5 0 -1 4194560 0 0\n").unwrap();
     for verbosity in ["-v", "-vv"] {
@@ -123,17 +131,29 @@ fn ten_thousand_patches_objects_functions_and_a_huge_stack_to_any_stdout() {
     assert_eq!(text.stdout.lines().count(), 10_000);
 
     let doc = klp(&["status"]).root(&tree).run().json(0);
-    assert_eq!((doc["patches_loaded"].as_u64(), doc["transition"]["patch"].as_str()), (Some(10_000), Some("livepatch_big")));
+    assert_eq!(
+        (doc["patches_loaded"].as_u64(), doc["transition"]["patch"].as_str()),
+        (Some(10_000), Some("livepatch_big"))
+    );
 
     // A 100,000-frame stack (the kernel prints at most 64): every frame
     // kept, culprits found among 10,000 patched objects.
     let doc = klp(&["-vv", "blocking"]).root(&tree).run().json(0);
     let thread = &doc["threads"][0];
     assert_eq!(thread["stack"].as_array().unwrap().len(), 100_000);
-    assert_eq!(thread["culprits"].as_array().unwrap().len(), 100_000 - 100_000 / 10_000, "every frame in a patched module but mod_0's");
+    assert_eq!(
+        thread["culprits"].as_array().unwrap().len(),
+        100_000 - 100_000 / 10_000,
+        "every frame in a patched module but mod_0's"
+    );
 
     // The same big documents to a reader that goes away, and to a full disk.
-    for args in [&["patches"][..], &["-vv", "blocking"], &["--format", "text", "-vv", "blocking"], &["--format", "text", "patches"]] {
+    for args in [
+        &["patches"][..],
+        &["-vv", "blocking"],
+        &["--format", "text", "-vv", "blocking"],
+        &["--format", "text", "patches"],
+    ] {
         // The reader takes the first 1000 bytes and goes away.
         let mut child = klp(args).root(&tree).command().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let mut head = vec![0u8; 1000];
@@ -153,7 +173,12 @@ fn ten_thousand_patches_objects_functions_and_a_huge_stack_to_any_stdout() {
 
 #[test]
 fn error_documents_to_a_full_disk_and_a_closed_pipe() {
-    for args in [&["--root", "/nonexistent/klp", "status"][..], &["frobnicate"], &["--root", "/nonexistent/klp", "--format", "text", "patches"], &["check", "--timeout", "-1"]] {
+    for args in [
+        &["--root", "/nonexistent/klp", "status"][..],
+        &["frobnicate"],
+        &["--root", "/nonexistent/klp", "--format", "text", "patches"],
+        &["check", "--timeout", "-1"],
+    ] {
         let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
         let output = klp(args).command().stdout(full).output().unwrap();
         let code = output.status.code().expect("exits, not killed");

@@ -90,7 +90,12 @@ impl PkgRoot {
                 .stdin(Stdio::null())
                 .output()
                 .expect("python3 runs mkroot.py");
-            assert!(out.status.success(), "mkroot.py {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "mkroot.py {args:?} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
             out.stdout
         };
         let stdout = if *built {
@@ -102,7 +107,12 @@ impl PkgRoot {
             stdout
         };
         let info: Value = serde_json::from_slice(&stdout).expect("mkroot prints JSON");
-        let env = info["env"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+        let env = info["env"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
         Some(PkgRoot {
             root: PathBuf::from(info["root"].as_str().unwrap()),
             repo: PathBuf::from(info["repo"].as_str().unwrap()),
@@ -224,17 +234,28 @@ pub fn run_on_terminal(invocation: &Klp, answer: &str) -> TerminalRun {
     let terminal = reader.join().unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let doc: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {stdout:?}; status {:?}, stderr {stderr:?}, terminal {terminal:?}", output.status));
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {stdout:?}; status {:?}, stderr {stderr:?}, terminal {terminal:?}",
+            output.status
+        )
+    });
     let schema = if doc.get("error").is_some() { "error" } else { "downgrade" };
     assert_valid(schema, &doc);
-    TerminalRun { code: output.status.code().unwrap(), stdout, stderr: String::from_utf8(output.stderr).unwrap(), terminal, doc }
+    TerminalRun {
+        code: output.status.code().unwrap(),
+        stdout,
+        stderr: String::from_utf8(output.stderr).unwrap(),
+        terminal,
+        doc,
+    }
 }
 
 fn open_pty() -> (OwnedFd, OwnedFd) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two fds we then own; null name/termios/winsize are allowed.
-    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    let rc =
+        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
     for fd in [master, slave] {
         // SAFETY: fcntl on fds we own; keeps them out of other children.
