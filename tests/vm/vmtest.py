@@ -193,6 +193,16 @@ def klp_command(argv: list) -> tuple:
     return None, text
 
 
+# The guest has no rpm database: `patches -v` says so (text mode, on stderr)
+# rather than claiming that no package owns the patches.
+NO_RPM_DB_WARNING = "klp: warning: no rpm database under / (looked in /usr/lib/sysimage/rpm, /var/lib/rpm)\n"
+
+
+def expected_root_stderr(command: str, text: bool, argv: list) -> str:
+    verbose = any(a in ("-v", "-vv", "--verbose") for a in argv)
+    return NO_RPM_DB_WARNING if (command == "patches" and text and verbose) else ""
+
+
 def validate_all(guest: Guest, validators: dict) -> None:
     """Every step: ran to its end; every klp JSON step: exactly one JSON
     document on stdout that validates against its command's schema (or the
@@ -212,7 +222,7 @@ def validate_all(guest: Guest, validators: dict) -> None:
             continue
         command, text = klp_command(argv)
         if record["uid"] == 0:
-            guest.c.equal(record["stderr"], "", f"{name}: klp stderr empty")
+            guest.c.equal(record["stderr"], expected_root_stderr(command, text, argv), f"{name}: klp stderr as expected")
         if text:
             continue
         stdout = record["stdout"]
@@ -229,7 +239,7 @@ def validate_all(guest: Guest, validators: dict) -> None:
         guest.c.check(not errors, f"{name}: valid against schemas/{kind}.json",
                       "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5]))
     guest.c.quiet = False
-    print(f"vm: every step ran to its end, setup steps exit 0, klp's stderr empty as root, its JSON one "
+    print(f"vm: every step ran to its end, setup steps exit 0, klp's stderr as expected as root, its JSON one "
           f"document valid against schemas/: {guest.c.passed - before} checks passed")
 
 
