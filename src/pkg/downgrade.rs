@@ -109,13 +109,15 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
                     installed_after: Some(from.clone()),
                 })
             }
-            std::cmp::Ordering::Greater => return Err(fail(
-                ErrorKind::VersionNewer,
-                format!(
+            std::cmp::Ordering::Greater => {
+                return Err(fail(
+                    ErrorKind::VersionNewer,
+                    format!(
                     "version {to} is newer than the installed {from}: downgrade only goes back (use zypper to update)"
                 ),
-                serde_json::json!({ "requested": to }),
-            )),
+                    serde_json::json!({ "requested": to }),
+                ))
+            }
             std::cmp::Ordering::Less => {}
         }
     }
