@@ -112,7 +112,20 @@ EOF
 }
 
 ansible_test_units() {
-    (cd "$ANSIBLE_TEST_TREE" && ansible-test units --venv --python "$PY_VERSION" --color no)
+    # ansible-test gives pytest only HOME and PATH, not TMPDIR, so pytest
+    # writes /tmp/pytest-of-USER: remove what this run added there.
+    local base="/tmp/pytest-of-$(id -un)" existed=1 before status=0
+    [ -d "$base" ] || existed=0
+    before=$(ls "$base" 2>/dev/null || true)
+    (cd "$ANSIBLE_TEST_TREE" && ansible-test units --venv --python "$PY_VERSION" --color no) || status=$?
+    if [ "$existed" = 0 ]; then
+        rm -rf "$base"
+    else
+        for entry in $(ls "$base" 2>/dev/null); do
+            grep -qx "$entry" <<<"$before" || rm -rf "${base:?}/$entry"
+        done
+    fi
+    return "$status"
 }
 
 ansible_test_sanity() {
