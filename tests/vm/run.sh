@@ -146,7 +146,7 @@ venv=$work/venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import jsonschema' 2>/dev/null; then
     rm -rf "$venv"
     python3 -m venv "$venv" || die "python3 -m venv failed"
-    "$venv/bin/pip" install -q --disable-pip-version-check jsonschema==4.26.0 \
+    PIP_CACHE_DIR="$work/pip-cache" "$venv/bin/pip" install -q --disable-pip-version-check jsonschema==4.26.0 \
         || die "pip install jsonschema failed"
 fi
 
