@@ -76,6 +76,9 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     if !tools.has_rpm_database() {
         return Err(tools.no_database_error(ErrorKind::NoPackage));
     }
+    // Held until the installed version is verified: a second downgrade must
+    // not plan from the version this one is about to replace.
+    let _lock = if request.dry_run { None } else { lock_root(request.root, &tools, &package)? };
     let installed = current(&tools, &package)?.ok_or_else(|| {
         error(
             ErrorKind::NoPackage,
@@ -209,6 +212,34 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
 }
 
 /// The installed edition (highest, should several be installed).
+/// One downgrade at a time per system: an exclusive, non-blocking `flock`
+/// on `<root>/run/klp-downgrade.lock`. zypper's own lock only covers its
+/// run, not klp's read-plan-run-verify around it, so without this two
+/// concurrent `klp -n downgrade` both planned 10 -> 9 and both reported a
+/// change. Where the file cannot be created (not root, read-only root) klp
+/// goes on without it: zypper still guards the rpm database.
+fn lock_root(root: &std::path::Path, tools: &Tools, package: &str) -> Result<Option<std::fs::File>> {
+    use std::os::fd::AsRawFd;
+    let dir = root.join("run");
+    let path = dir.join("klp-downgrade.lock");
+    let opened = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path));
+    let Ok(file) = opened else { return Ok(None) };
+    // SAFETY: flock on a file descriptor we own, with valid flags.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(Some(file));
+    }
+    if std::io::Error::last_os_error().raw_os_error() != Some(libc::EWOULDBLOCK) {
+        return Ok(None);
+    }
+    let installed = current(tools, package).ok().flatten().map(|e| e.to_string());
+    Err(error(
+        ErrorKind::LockHeld,
+        format!("another klp downgrade is running on this system (it holds {})", path.display()),
+        serde_json::json!({ "lock_file": path.display().to_string(), "package": package, "installed": installed }),
+    ))
+}
+
 fn current(tools: &Tools, package: &str) -> Result<Option<Edition>> {
     Ok(rpm::installed_editions(tools, package)?.first().map(|p| Edition::parse(&p.edition())))
 }

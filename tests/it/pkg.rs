@@ -444,6 +444,36 @@ fn downgrade_lock_held_by_lock_file() {
 }
 
 #[test]
+fn downgrade_refuses_while_another_klp_downgrade_holds_the_root() {
+    let Some(pkg) = PkgRoot::new(&["--installed", "5"]) else { return };
+    // util-linux flock holds klp's lock as a concurrent `klp downgrade` would.
+    let lock_file = pkg.root.join("run/klp-downgrade.lock");
+    std::fs::create_dir_all(lock_file.parent().unwrap()).unwrap();
+    let mut holder = Command::new("flock").arg("--no-fork").arg(&lock_file).args(["sleep", "60"]).spawn().unwrap();
+    while !Command::new("flock")
+        .args(["--nonblock", "--conflict-exit-code", "9"])
+        .arg(&lock_file)
+        .arg("true")
+        .status()
+        .map(|s| s.code() == Some(9))
+        .unwrap_or(false)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let doc = expect_failure(&pkg, &["--to", "2"], "lock_held", Some(5));
+    assert!(doc["error"]["message"].as_str().unwrap().contains("another klp downgrade"), "{doc}");
+    assert_eq!(doc["error"]["details"]["installed"], edition(5));
+    // A dry run only reads: the lock does not stop it.
+    let plan = pkg.klp(&["downgrade", "--dry-run", "--to", "2"]).run().json(0);
+    assert_eq!(plan["to"], edition(2));
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    // Once released, the same downgrade goes through.
+    let done = pkg.klp(&["-n", "downgrade", "--to", "2"]).run().json(0);
+    assert_eq!(done["changed"], true);
+}
+
+#[test]
 fn downgrade_zypper_failure_carries_exit_code_and_output() {
     let Some(pkg) = PkgRoot::new(&["--installed", "5"]) else { return };
     // The repository still lists version 4, but its file is gone.
