@@ -140,6 +140,8 @@ RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --locked --quiet
 klp_bin=$work/target/x86_64-unknown-linux-gnu/release/klp
 gcc -static -O2 -Wall -Wextra -Werror -o "$work/vmstep" tests/vm/guest/vmstep.c \
     || die "building vmstep failed"
+gcc -static -O2 -pthread -Wall -Wextra -Werror -o "$work/churn" tests/vm/guest/churn.c \
+    || die "building churn failed"
 
 phase venv
 venv=$work/venv
@@ -177,6 +179,7 @@ for kernel in "${kernels[@]}"; do
     ln -s busybox "$root/bin/sh"
     cp "$klp_bin" "$root/bin/klp"
     cp "$work/vmstep" "$root/bin/vmstep"
+    cp "$work/churn" "$root/bin/churn"
     install -m 755 tests/vm/guest/init "$root/init"
     install -m 755 tests/vm/guest/waitfor "$root/bin/waitfor"
     for ko in "$mdir"/*.ko; do

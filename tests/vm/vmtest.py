@@ -448,6 +448,23 @@ def scenarios(g: Guest, release: str) -> None:
     c.check("    stack:\n" in text and all(f"        {line.strip()}\n" in text for line in truth),
             "s3_blocking_vv_text: the stack, indented", text)
 
+    print("vm: scenario 3: blocking while threads are spawned and reaped")
+    churned = json.loads(g.exit("s3_churn", 0)["stdout"] or "{}").get("threads", 0)
+    c.check(churned >= 1000, f"s3_churn: thousands of short-lived threads ({churned})", churned)
+    races = sorted(n for n in g.steps if n.startswith("s3_race_"))
+    c.equal(len(races), 25, "s3_race: 25 klp -vv blocking runs during the churn")
+    scanned, vanished = [], 0
+    for name in races:
+        doc = g.json(name)
+        c.check((doc.get("complete"), [t.get("tid") for t in doc.get("threads", []) if t.get("tid") == busy])
+                == (True, [busy]), f"{name}: complete, and the stuck kthread listed once", doc)
+        scanned.append(doc.get("threads_scanned", 0))
+        vanished += doc.get("threads_vanished", 0)
+    # The race happened: scans saw the churner's threads come and go.
+    c.check(len(set(scanned)) > 1, "s3_race: thread counts differ between scans (the churn was seen)", scanned)
+    print(f"vm: race: {len(races)} klp -vv blocking runs while {churned} threads were churned; "
+          f"threads seen per scan {min(scanned, default=0)}-{max(scanned, default=0)}, {vanished} vanished mid-scan")
+
     print("vm: scenario 8: not root, during the same stuck transition")
     for name in ("s8_status", "s8_check", "s8_patches", "s8_blocking", "s8_blocking_v"):
         c.equal(g.step(name).get("uid"), 65534, f"{name}: ran as uid 65534")
