@@ -5,7 +5,7 @@ use crate::sys::{livepatch, tasks};
 use crate::Result;
 
 pub fn run(ctx: &Context) -> Result<BlockingReport> {
-    let patches = livepatch::read_patches(&ctx.sys, true)?;
+    let patches = livepatch::read_patches(&ctx.sys, false)?;
     let supported = patches.is_some();
     let patches = patches.unwrap_or_default();
     let (transition, _) = livepatch::current_transition(&patches);
@@ -25,10 +25,9 @@ pub fn run(ctx: &Context) -> Result<BlockingReport> {
     // Nothing in transition: nothing can block, no scan needed.
     let Some(transition) = transition else { return Ok(report) };
 
-    let patch = patches.iter().find(|p| p.name == transition.patch);
-    let patched = patch
-        .into_iter()
-        .flat_map(|p| &p.objects)
+    // Only the transitioning patch's functions can hold tasks up.
+    let patched = livepatch::read_patch_objects(&ctx.sys, &transition.patch)?
+        .iter()
         .flat_map(|o| o.functions.iter().map(|f| PatchedSymbol { object: o.name.clone(), function: f.name.clone() }))
         .collect();
     let options = tasks::ScanOptions {

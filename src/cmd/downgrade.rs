@@ -35,7 +35,6 @@ pub fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
 
 /// The live patch in effect: the last enabled one in stack (or name) order.
 fn loaded_patch(sys: &SysRoot) -> Result<Option<String>> {
-    let mut patches = livepatch::read_patches(sys, false)?.unwrap_or_default();
-    livepatch::sort_patches(&mut patches);
+    let patches = livepatch::read_patches(sys, false)?.unwrap_or_default();
     Ok(patches.into_iter().rev().find(|p| p.enabled).map(|p| p.name))
 }

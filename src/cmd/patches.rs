@@ -8,8 +8,8 @@ use crate::Result;
 pub fn run(ctx: &Context, args: &PatchesArgs) -> Result<PatchesReport> {
     let patches = livepatch::read_patches(&ctx.sys, true)?;
     let supported = patches.is_some();
-    let mut patches = patches.unwrap_or_default();
-    let order = livepatch::sort_patches(&mut patches);
+    let patches = patches.unwrap_or_default();
+    let order = livepatch::patch_order(&patches);
     let (packages, warnings) = if ctx.verbosity >= 1 {
         let names: Vec<String> = patches.iter().map(|p| p.name.clone()).collect();
         let options = info::Options { verbosity: ctx.verbosity, refresh: args.refresh };

@@ -5,7 +5,7 @@
 //! and simply absent otherwise. A patch whose directory disappears while we
 //! read it (replaced by an atomic-replace patch) is skipped.
 
-use super::{parse_bool, parse_int, read_optional, read_required, SysRoot};
+use super::{parse_bool, parse_int, read_attr, SysRoot};
 use crate::error::{is_gone, Error, Result};
 use crate::report::{Direction, PatchedFunction, PatchedObject, Transition};
 use std::path::Path;
@@ -20,9 +20,9 @@ pub struct Patch {
     pub objects: Vec<PatchedObject>,
 }
 
-/// The loaded patches, or `None` when the kernel has no live patching.
-/// Objects and functions are read only when `with_objects` is set, so that
-/// `status` stays a few reads per patch.
+/// The loaded patches sorted as [`patch_order`] says, or `None` when the
+/// kernel has no live patching. Objects and functions are read only when
+/// `with_objects` is set, so that `status` stays a few reads per patch.
 pub fn read_patches(sys: &SysRoot, with_objects: bool) -> Result<Option<Vec<Patch>>> {
     let dir = sys.livepatch_dir();
     let entries = match std::fs::read_dir(&dir) {
@@ -54,41 +54,43 @@ fn read_patch(dir: &Path, with_objects: bool) -> Result<Option<Patch>> {
     let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let Some(enabled) = read_flag(dir, "enabled")? else { return Ok(None) };
     // `transition` appeared in 4.12; before it, nothing can be in transition.
-    let transition = match read_optional(&dir.join("transition"))? {
-        Some(text) => parse_bool(&dir.join("transition"), &text)?,
+    let transition = match optional_attr(dir, "transition", parse_bool)? {
+        Some(transition) => transition,
         None if !dir.exists() => return Ok(None),
         None => false,
     };
-    let replace = match read_optional(&dir.join("replace"))? {
-        Some(text) => Some(parse_bool(&dir.join("replace"), &text)?),
-        None => None,
-    };
-    let stack_order = match read_optional(&dir.join("stack_order"))? {
-        Some(text) => Some(parse_int::<u32>(&dir.join("stack_order"), &text, "a positive integer")?),
-        None => None,
-    };
+    let replace = optional_attr(dir, "replace", parse_bool)?;
+    let stack_order = optional_attr(dir, "stack_order", |path, text| parse_int(path, text, "a positive integer"))?;
     let objects = if with_objects { read_objects(dir)? } else { Vec::new() };
     Ok(Some(Patch { name, enabled, transition, replace, stack_order, objects }))
+}
+
+/// An attribute that older kernels lack, parsed; `None` when absent.
+fn optional_attr<T>(dir: &Path, file: &str, parse: impl Fn(&Path, &str) -> Result<T>) -> Result<Option<T>> {
+    let path = dir.join(file);
+    read_attr(&path)?.map(|text| parse(&path, &text)).transpose()
 }
 
 /// A required 0/1 file; `None` when the whole patch directory has gone.
 fn read_flag(dir: &Path, file: &str) -> Result<Option<bool>> {
     let path = dir.join(file);
-    match read_required(&path)? {
+    match read_attr(&path)? {
         Some(text) => parse_bool(&path, &text).map(Some),
         None if !dir.exists() => Ok(None),
         None => Err(Error::MissingFile { path }),
     }
 }
 
+/// The objects and functions of one loaded patch (empty if it has gone).
+pub fn read_patch_objects(sys: &SysRoot, patch: &str) -> Result<Vec<PatchedObject>> {
+    read_objects(&sys.livepatch_dir().join(patch))
+}
+
 fn read_objects(dir: &Path) -> Result<Vec<PatchedObject>> {
     let mut objects = Vec::new();
     for path in subdirs(dir)? {
         let name = file_name(&path);
-        let patched = match read_optional(&path.join("patched"))? {
-            Some(text) => Some(parse_bool(&path.join("patched"), &text)?),
-            None => None,
-        };
+        let patched = optional_attr(&path, "patched", parse_bool)?;
         let mut functions = Vec::new();
         for func_dir in subdirs(&path)? {
             functions.push(parse_function_dir(&func_dir)?);
@@ -104,15 +106,11 @@ fn read_objects(dir: &Path) -> Result<Vec<PatchedObject>> {
 /// `<func>,<sympos>` as the kernel names function directories.
 pub fn parse_function_dir(path: &Path) -> Result<PatchedFunction> {
     let dir_name = file_name(path);
-    let (name, pos) = dir_name
+    let function = dir_name
         .rsplit_once(',')
-        .ok_or_else(|| super::malformed(path, &dir_name, "a directory named <function>,<sympos>"))?;
-    let sympos =
-        pos.parse::<u32>().map_err(|_| super::malformed(path, &dir_name, "a directory named <function>,<sympos>"))?;
-    if name.is_empty() {
-        return Err(super::malformed(path, &dir_name, "a directory named <function>,<sympos>"));
-    }
-    Ok(PatchedFunction { name: name.to_string(), sympos })
+        .filter(|(name, _)| !name.is_empty())
+        .and_then(|(name, pos)| Some(PatchedFunction { name: name.to_string(), sympos: pos.parse().ok()? }));
+    function.ok_or_else(|| super::malformed(path, &dir_name, "a directory named <function>,<sympos>"))
 }
 
 /// Subdirectories, sorted; a directory that vanished has none.
@@ -140,14 +138,22 @@ fn file_name(path: &Path) -> String {
     path.file_name().unwrap_or_default().to_string_lossy().into_owned()
 }
 
-/// Stack order when every patch has one, else natural name order.
-pub fn sort_patches(patches: &mut [Patch]) -> crate::report::PatchOrder {
+/// How patches are ordered: by the kernel's stack order when every patch
+/// has one, else by name (numbers as numbers).
+pub fn patch_order(patches: &[Patch]) -> crate::report::PatchOrder {
     if !patches.is_empty() && patches.iter().all(|p| p.stack_order.is_some()) {
-        patches.sort_by(|a, b| (a.stack_order, &a.name).cmp(&(b.stack_order, &b.name)));
         crate::report::PatchOrder::StackOrder
     } else {
-        patches.sort_by(|a, b| natural_cmp(&a.name, &b.name));
         crate::report::PatchOrder::Name
+    }
+}
+
+fn sort_patches(patches: &mut [Patch]) {
+    match patch_order(patches) {
+        crate::report::PatchOrder::StackOrder => {
+            patches.sort_by(|a, b| (a.stack_order, &a.name).cmp(&(b.stack_order, &b.name)))
+        }
+        crate::report::PatchOrder::Name => patches.sort_by(|a, b| natural_cmp(&a.name, &b.name)),
     }
 }
 

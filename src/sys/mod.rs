@@ -100,17 +100,13 @@ pub fn malformed(path: &Path, text: &str, expected: &'static str) -> Error {
     Error::MalformedValue { path: path.to_path_buf(), content, expected }
 }
 
-/// Reads an attribute that must exist; `Ok(None)` if it is gone (and so is
-/// its directory, which the caller checks).
-pub fn read_required(path: &Path) -> Result<Option<String>> {
+/// Reads an attribute; `Ok(None)` when it does not exist. Whether that is
+/// fine (an attribute older kernels lack) or not (its directory is there but
+/// a required file is not) is for the caller to say.
+pub fn read_attr(path: &Path) -> Result<Option<String>> {
     match read_small(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if is_gone(&e) => Ok(None),
         Err(e) => Err(Error::read(path, e)),
     }
-}
-
-/// Reads an attribute that older kernels lack: absent means `None`.
-pub fn read_optional(path: &Path) -> Result<Option<String>> {
-    read_required(path)
 }
