@@ -1,6 +1,6 @@
 use super::Context;
 use crate::report::{BlockingReport, SchemaVersion, State, Warning};
-use crate::sys::stack::PatchedSymbol;
+use crate::sys::stack::{CulpritIndex, PatchedSymbol};
 use crate::sys::{livepatch, tasks};
 use crate::Result;
 
@@ -26,7 +26,7 @@ pub fn run(ctx: &Context) -> Result<BlockingReport> {
     let Some(transition) = transition else { return Ok(report) };
 
     // Only the transitioning patch's functions can hold tasks up.
-    let patched = livepatch::read_patch_objects(&ctx.sys, &transition.patch)?
+    let patched: Vec<PatchedSymbol> = livepatch::read_patch_objects(&ctx.sys, &transition.patch)?
         .iter()
         .flat_map(|o| o.functions.iter().map(|f| PatchedSymbol { object: o.name.clone(), function: f.name.clone() }))
         .collect();
@@ -34,8 +34,7 @@ pub fn run(ctx: &Context) -> Result<BlockingReport> {
         target: transition.target_state,
         with_cmdline: ctx.verbosity >= 1,
         with_stack: ctx.verbosity >= 2,
-        patched,
-        patch_module: transition.patch.clone(),
+        culprits: CulpritIndex::new(&patched, &transition.patch),
     };
     let scan = tasks::scan(&ctx.sys, &options)?;
     report.threads_scanned = scan.scanned;

@@ -5,6 +5,7 @@
 //! ` [module]` after symbols that live in a module.
 
 use crate::report::{Culprit, StackFrame};
+use std::collections::HashMap;
 
 pub fn parse_stack(text: &str) -> Vec<StackFrame> {
     text.lines().filter(|l| !l.trim().is_empty()).map(parse_frame).collect()
@@ -45,28 +46,53 @@ pub struct PatchedSymbol {
 /// (`name.isra.0`, `name.cold`), or any code of the patch module itself
 /// (where unpatching tasks sit, in the replacement functions).
 pub fn culprits(frames: &[StackFrame], patched: &[PatchedSymbol], patch_module: &str) -> Vec<Culprit> {
-    // Indexed by (object, function): a hostile root's stack and patch set
-    // can both be huge, and frames x functions must not be the cost.
-    let mut index: std::collections::HashMap<(&str, &str), &PatchedSymbol> = std::collections::HashMap::new();
-    for p in patched {
-        index.entry((p.object.as_str(), p.function.as_str())).or_insert(p);
-    }
-    let mut found = Vec::new();
-    for frame in frames {
-        let Some(function) = frame.function.as_deref() else { continue };
-        let base = function.split('.').next().unwrap_or(function);
-        let hit = index.get(&(frame.module.as_deref().unwrap_or("vmlinux"), base));
-        if let Some(p) = hit {
-            found.push(Culprit { object: p.object.clone(), function: p.function.clone(), frame: frame.text.clone() });
-        } else if frame.module.as_deref() == Some(patch_module) {
-            found.push(Culprit {
-                object: patch_module.to_string(),
-                function: function.to_string(),
-                frame: frame.text.clone(),
-            });
+    CulpritIndex::new(patched, patch_module).find(frames)
+}
+
+/// The transitioning patch's functions, indexed once per scan: a hostile
+/// root's stacks and patch set can both be huge, and neither frames x
+/// functions nor an index per blocking thread may be the cost.
+pub struct CulpritIndex {
+    /// function -> the objects it is patched in, in the order given.
+    objects_by_function: HashMap<String, Vec<String>>,
+    patch_module: String,
+}
+
+impl CulpritIndex {
+    pub fn new(patched: &[PatchedSymbol], patch_module: &str) -> Self {
+        let mut objects_by_function: HashMap<String, Vec<String>> = HashMap::new();
+        for p in patched {
+            let objects = objects_by_function.entry(p.function.clone()).or_default();
+            if !objects.contains(&p.object) {
+                objects.push(p.object.clone());
+            }
         }
+        CulpritIndex { objects_by_function, patch_module: patch_module.to_string() }
     }
-    found
+
+    pub fn find(&self, frames: &[StackFrame]) -> Vec<Culprit> {
+        let mut found = Vec::new();
+        for frame in frames {
+            let Some(function) = frame.function.as_deref() else { continue };
+            let base = function.split('.').next().unwrap_or(function);
+            let object = frame.module.as_deref().unwrap_or("vmlinux");
+            let patched = self.objects_by_function.get(base).is_some_and(|objects| objects.iter().any(|o| o == object));
+            if patched {
+                found.push(Culprit {
+                    object: object.to_string(),
+                    function: base.to_string(),
+                    frame: frame.text.clone(),
+                });
+            } else if frame.module.as_deref() == Some(self.patch_module.as_str()) {
+                found.push(Culprit {
+                    object: self.patch_module.clone(),
+                    function: function.to_string(),
+                    frame: frame.text.clone(),
+                });
+            }
+        }
+        found
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! counted as unreadable, which makes the result incomplete: the caller must
 //! never present an incomplete scan as "nothing blocks".
 
-use super::stack::{self, PatchedSymbol};
+use super::stack::{self, CulpritIndex};
 use super::{malformed, SysRoot};
 use crate::error::{is_gone, is_permission_denied, Error, Result};
 use crate::report::{BlockingThread, Verbose, Warning};
@@ -24,9 +24,8 @@ pub struct ScanOptions {
     pub target: u8,
     pub with_cmdline: bool,
     pub with_stack: bool,
-    /// Functions of the transitioning patch, for the culprit search.
-    pub patched: Vec<PatchedSymbol>,
-    pub patch_module: String,
+    /// The transitioning patch's functions, for the culprit search.
+    pub culprits: CulpritIndex,
 }
 
 #[derive(Debug, Default)]
@@ -199,7 +198,7 @@ fn describe(
         }
     };
     let frames = stack_text.as_deref().map(stack::parse_stack);
-    let culprits = frames.as_deref().map(|f| stack::culprits(f, &opts.patched, &opts.patch_module));
+    let culprits = frames.as_deref().map(|f| opts.culprits.find(f));
 
     let cmdline = if !opts.with_cmdline {
         Verbose::Absent
