@@ -27,7 +27,7 @@ fn main() -> ExitCode {
             let body = match format {
                 Format::Json => json_document(&report),
                 Format::Text => {
-                    print_warnings(warnings_of(&report));
+                    print_warnings(report.warnings());
                     klp::render::render(&report)
                 }
             };
@@ -52,17 +52,6 @@ fn exit_code(report: &Report, format: Format) -> u8 {
     }
 }
 
-fn warnings_of(report: &Report) -> &[Warning] {
-    match report {
-        Report::Status(r) => &r.warnings,
-        Report::Check(r) => &r.status.warnings,
-        Report::Patches(r) => &r.warnings,
-        Report::Blocking(r) => &r.warnings,
-        Report::Downgrade(r) => &r.warnings,
-        Report::Schema(_) | Report::Raw(_) => &[],
-    }
-}
-
 fn print_warnings(warnings: &[Warning]) {
     let mut stderr = std::io::stderr().lock();
     for warning in warnings {
@@ -72,15 +61,10 @@ fn print_warnings(warnings: &[Warning]) {
 }
 
 fn json_document(report: &Report) -> String {
-    let result = match report {
-        Report::Status(r) => serde_json::to_string(r),
-        Report::Check(r) => serde_json::to_string(r),
-        Report::Patches(r) => serde_json::to_string(r),
-        Report::Blocking(r) => serde_json::to_string(r),
-        Report::Downgrade(r) => serde_json::to_string(r),
-        Report::Schema(_) | Report::Raw(_) => return klp::render::render(report),
-    };
-    let mut json = result.expect("reports contain only serializable data");
+    if let Report::Schema(_) | Report::Raw(_) = report {
+        return klp::render::render(report);
+    }
+    let mut json = serde_json::to_string(report).expect("reports contain only serializable data");
     json.push('\n');
     json
 }

@@ -27,8 +27,10 @@ pub use status::*;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
-/// What a command hands back to `main`.
-#[derive(Debug)]
+/// What a command hands back to `main`. Serialized untagged: each variant
+/// is its own document.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
 pub enum Report {
     Status(StatusReport),
     Check(CheckReport),
@@ -39,6 +41,20 @@ pub enum Report {
     Schema(serde_json::Value),
     /// Generated text (man page, completions): printed as is in both formats.
     Raw(String),
+}
+
+impl Report {
+    /// What klp could not fully read while making the report.
+    pub fn warnings(&self) -> &[Warning] {
+        match self {
+            Report::Status(r) => &r.warnings,
+            Report::Check(r) => &r.status.warnings,
+            Report::Patches(r) => &r.warnings,
+            Report::Blocking(r) => &r.warnings,
+            Report::Downgrade(r) => &r.warnings,
+            Report::Schema(_) | Report::Raw(_) => &[],
+        }
+    }
 }
 
 /// The documents `klp schema` knows, in the order they are listed.
