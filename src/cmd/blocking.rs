@@ -1,5 +1,5 @@
 use super::Context;
-use crate::report::{BlockingReport, SchemaVersion, State, Warning};
+use crate::report::{BlockingReport, SchemaVersion, State, Warning, WarningCode};
 use crate::sys::stack::{CulpritIndex, PatchedSymbol};
 use crate::sys::{livepatch, tasks};
 use crate::Result;
@@ -48,7 +48,7 @@ pub fn run(ctx: &Context) -> Result<BlockingReport> {
     if !is_root() && tasks::proc_hides_pids(&ctx.sys) {
         report.complete = false;
         report.warnings.push(Warning {
-            code: "hidepid".into(),
+            code: WarningCode::Hidepid,
             message: "/proc is mounted with hidepid: other users' threads are invisible to non-root".into(),
             path: Some(ctx.sys.proc_dir().display().to_string()),
             count: 1,

@@ -14,8 +14,8 @@
 
 use super::stack::{self, CulpritIndex};
 use super::{malformed, SysRoot};
-use crate::error::{is_gone, is_permission_denied, Error, Result};
-use crate::report::{BlockingThread, Verbose, Warning};
+use crate::error::{is_gone, is_permission_denied, Error, ErrorCode, Result};
+use crate::report::{BlockingThread, Verbose, Warning, WarningCode};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -51,9 +51,9 @@ impl Tally {
             self.example = Some(path.to_path_buf());
         }
     }
-    fn warning(self, code: &str, message: String) -> Option<Warning> {
+    fn warning(self, code: ErrorCode, message: String) -> Option<Warning> {
         (self.count > 0).then(|| Warning {
-            code: code.to_string(),
+            code: WarningCode::Error(code),
             message,
             path: self.example.map(|p| p.display().to_string()),
             count: self.count,
@@ -139,20 +139,28 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
     let tallies = [
         (
             denied,
-            "permission_denied",
+            ErrorCode::PermissionDenied,
             "patch_state of some threads could not be read (root is needed); blockers among them are not listed",
         ),
-        (failed, "read_failed", "patch_state of some threads could not be read; blockers among them are not listed"),
+        (
+            failed,
+            ErrorCode::ReadFailed,
+            "patch_state of some threads could not be read; blockers among them are not listed",
+        ),
         (
             missing,
-            "read_failed",
+            ErrorCode::ReadFailed,
             "patch_state is missing for some existing threads (is this proc from a kernel without live patching?); \
              blockers among them are not listed",
         ),
-        (detail_denied, "permission_denied", "details (stat, stack) of some blocking threads could not be read"),
+        (
+            detail_denied,
+            ErrorCode::PermissionDenied,
+            "details (stat, stack) of some blocking threads could not be read",
+        ),
         (
             detail_malformed,
-            "read_failed",
+            ErrorCode::ReadFailed,
             "stat of some blocking threads is not in the kernel's format; their comm and state are unknown",
         ),
     ];
