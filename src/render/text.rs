@@ -13,11 +13,6 @@ pub fn render(report: &Report) -> String {
         Report::Patches(patches) => render_patches(&mut out, patches),
         Report::Blocking(blocking) => render_blocking(&mut out, blocking),
         Report::Downgrade(downgrade) => render_downgrade(&mut out, downgrade),
-        Report::Schema(value) => {
-            out = serde_json::to_string_pretty(value).expect("a JSON value serializes");
-            out.push('\n');
-        }
-        Report::Raw(text) => out.push_str(text),
     }
     out
 }

@@ -24,11 +24,12 @@ pub use error::*;
 pub use patches::*;
 pub use status::*;
 
+use crate::cli::SchemaDocument;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
-/// What a command hands back to `main`. Serialized untagged: each variant
-/// is its own document.
+/// What a report command hands back to `main`. Serialized untagged: each
+/// variant is its own document, validated by `schemas/<command>.json`.
 #[derive(Debug, serde::Serialize)]
 #[serde(untagged)]
 pub enum Report {
@@ -37,10 +38,6 @@ pub enum Report {
     Patches(PatchesReport),
     Blocking(BlockingReport),
     Downgrade(DowngradeReport),
-    /// A JSON Schema document (`klp schema`): printed as is in both formats.
-    Schema(serde_json::Value),
-    /// Generated text (man page, completions): printed as is in both formats.
-    Raw(String),
 }
 
 impl Report {
@@ -52,25 +49,20 @@ impl Report {
             Report::Patches(r) => &r.warnings,
             Report::Blocking(r) => &r.warnings,
             Report::Downgrade(r) => &r.warnings,
-            Report::Schema(_) | Report::Raw(_) => &[],
         }
     }
 }
 
-/// The documents `klp schema` knows, in the order they are listed.
-pub const SCHEMA_NAMES: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "error"];
-
 /// JSON Schema (draft 2020-12, describing what we serialize) of one document.
-pub fn schema_of(name: &str) -> Option<Schema> {
-    Some(match name {
-        "status" => generate::<StatusReport>(),
-        "check" => generate::<CheckReport>(),
-        "patches" => generate::<PatchesReport>(),
-        "blocking" => generate::<BlockingReport>(),
-        "downgrade" => generate::<DowngradeReport>(),
-        "error" => generate::<ErrorDocument>(),
-        _ => return None,
-    })
+pub fn schema_of(document: SchemaDocument) -> Schema {
+    match document {
+        SchemaDocument::Status => generate::<StatusReport>(),
+        SchemaDocument::Check => generate::<CheckReport>(),
+        SchemaDocument::Patches => generate::<PatchesReport>(),
+        SchemaDocument::Blocking => generate::<BlockingReport>(),
+        SchemaDocument::Downgrade => generate::<DowngradeReport>(),
+        SchemaDocument::Error => generate::<ErrorDocument>(),
+    }
 }
 
 fn generate<T: JsonSchema>() -> Schema {

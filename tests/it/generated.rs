@@ -5,8 +5,6 @@
 use crate::support::{klp, repo_path, schema_errors};
 use serde_json::{json, Value};
 
-const DOCUMENTS: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "error"];
-
 fn check_generated(rel: &str, generated: &str) {
     let path = repo_path(rel);
     if std::env::var_os("UPDATE_SCHEMAS").is_some() {
@@ -23,8 +21,8 @@ fn check_generated(rel: &str, generated: &str) {
 
 #[test]
 fn committed_schemas_match_the_code() {
-    for name in DOCUMENTS {
-        let out = klp(&["schema", name]).run();
+    for name in crate::support::documents() {
+        let out = klp(&["schema", &name]).run();
         assert_eq!(out.code, 0, "{}", out.stderr);
         let schema: Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
@@ -122,8 +120,8 @@ fn codes_are_enums_in_the_schemas() {
     listed.sort();
     assert_eq!(branches, listed);
 
-    for name in ["status", "check", "patches", "blocking", "downgrade"] {
-        let schema = committed(name);
+    for name in crate::support::commands() {
+        let schema = committed(&name);
         let warning_codes = strings(&schema["$defs"]["WarningCode"]["enum"]);
         for code in ["hidepid", "several_transitions", "permission_denied", "no_rpm_database"] {
             assert!(warning_codes.contains(&code), "{name}: warning code {code} not listed: {warning_codes:?}");
