@@ -10,6 +10,7 @@ use super::{naming, zypper, Tools};
 use crate::error::{
     Confirmation, DowngradeState, LockHeld, NoOlderVersion, NoPackage, PackageFailure, VersionNewer, VersionNotFound,
 };
+use crate::report::PackageChange;
 use crate::{Error, Result};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -22,16 +23,6 @@ pub struct Request<'a> {
     pub dry_run: bool,
     /// `-n`: no confirmation.
     pub assume_yes: bool,
-}
-
-pub struct Outcome {
-    pub package: String,
-    pub from: String,
-    pub to: String,
-    pub changed: bool,
-    pub command: Vec<String>,
-    pub zypper_exit_code: Option<i32>,
-    pub installed_after: Option<String>,
 }
 
 /// There is no terminal to ask on.
@@ -60,7 +51,7 @@ impl Confirm for Terminal {
     }
 }
 
-pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
+pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange> {
     let tools = Tools::new(request.root)?;
     let no_package = |kernel_release: Option<String>, state, message: String| {
         Error::package(PackageFailure::NoPackage(NoPackage { kernel_release, state }), message)
@@ -107,10 +98,11 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     if let (Some(to), Some(wanted)) = (request.to, &wanted) {
         match wanted.cmp_rpm(&installed) {
             std::cmp::Ordering::Equal => {
-                return Ok(Outcome {
+                return Ok(PackageChange {
                     package,
                     to: from.clone(),
                     from: from.clone(),
+                    dry_run: request.dry_run,
                     changed: false,
                     command: Vec::new(),
                     zypper_exit_code: None,
@@ -158,10 +150,11 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     };
     let to = target.to_string();
     let command = tools.zypper_argv(&[], &["install".to_string(), "--oldpackage".into(), format!("{package}={to}")]);
-    let mut outcome = Outcome {
+    let mut outcome = PackageChange {
         package: package.clone(),
         from: from.clone(),
         to: to.clone(),
+        dry_run: request.dry_run,
         changed: false,
         command: command.clone(),
         zypper_exit_code: None,
@@ -173,7 +166,7 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     if !request.assume_yes {
         let prompt = format!(
             "klp: downgrade {package} from {from} to {to} by running:\n  {}\nProceed? [y/N] ",
-            shell_words(&command)
+            outcome.command_line()
         );
         let unconfirmed = || Confirmation { to: to.clone(), command: command.clone(), state: state() };
         match confirm.confirm(&prompt) {
@@ -296,30 +289,4 @@ fn editions(list: &[Edition]) -> Vec<String> {
     sorted.sort_by(|a, b| a.cmp_rpm(b));
     sorted.dedup();
     sorted.iter().map(Edition::to_string).collect()
-}
-
-/// argv as a person would type it (for display only; it is never run by a shell).
-pub fn shell_words(argv: &[String]) -> String {
-    argv.iter()
-        .map(|arg| {
-            if !arg.is_empty() && arg.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_./=:+,@%".contains(&c)) {
-                arg.clone()
-            } else {
-                format!("'{}'", arg.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_quotes_only_what_needs_it() {
-        let argv: Vec<String> =
-            ["zypper", "--root", "/tmp/a b", "install", "x=1-2"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(shell_words(&argv), "zypper --root '/tmp/a b' install x=1-2");
-    }
 }

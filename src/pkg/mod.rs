@@ -1,6 +1,11 @@
 //! The package layer (rpm, zypper): which package shipped a live patch,
 //! what it fixes, and rolling it back. External programs are always run
 //! with argv lists, never through a shell.
+//!
+//! What reaches the contract is built here as report types
+//! (`report::PackageInfo`, `report::PackageChange`, warnings) and errors as
+//! `error::PackageFailure`, each code with its typed details; rpm's records
+//! and zypper's solvables stay internal.
 
 pub mod changelog;
 pub mod downgrade;

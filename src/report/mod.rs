@@ -1,7 +1,14 @@
 //! Typed reports: the JSON contract.
 //!
 //! Every command builds one of these values and nothing else; `render` turns
-//! it into text and `main` serializes it as JSON. The JSON Schemas committed
+//! it into text and `main` serializes it as JSON.
+//!
+//! The boundary with the readers: the readers (`sys/`, `pkg/`) build these
+//! types themselves (a [`PatchInfo`] from sysfs, a [`ThreadScan`] from
+//! `/proc`, a [`PackageInfo`] or [`PackageChange`] from rpm and zypper),
+//! and the commands put them together. No reader keeps a struct of its own
+//! that mirrors one of these and is copied into it; what a reader needs
+//! beyond the contract (rpm records, zypper solvables) stays private to it. The JSON Schemas committed
 //! under `schemas/` are generated from these types (`klp schema COMMAND`), and
 //! a test keeps them in sync, so a change here is a change of the contract.
 //!
