@@ -6,7 +6,8 @@
 #
 # Suites: core (cargo tests: unit, fixture-tree integration, schemas),
 # vm (real kernel under qemu), pkg (real rpm and zypper),
-# ansible (real ansible-playbook, ansible-test), salt (real salt-call).
+# ansible (real ansible-playbook, ansible-test), salt (real salt-call),
+# hardening (fuzz corpus, properties, races, unprivileged runs, downgrades).
 # Each suite's script installs its own needs and keeps its files under
 # tests/.work (ignored by git). Nothing is written elsewhere on the host.
 set -euo pipefail
