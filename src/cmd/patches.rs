@@ -8,48 +8,35 @@ use crate::Result;
 pub fn run(ctx: &Context, args: &PatchesArgs) -> Result<PatchesReport> {
     let patches = livepatch::read_patches(&ctx.sys, true)?;
     let supported = patches.is_some();
-    let patches = patches.unwrap_or_default();
+    let mut patches = patches.unwrap_or_default();
     let order = livepatch::patch_order(&patches);
-    let effects = if order == PatchOrder::StackOrder { function_effects(&patches) } else { vec![None; patches.len()] };
-    let (packages, warnings) = if ctx.verbosity >= 1 {
+    if order == PatchOrder::StackOrder {
+        let effects = function_effects(&patches);
+        for (patch, effect) in patches.iter_mut().zip(effects) {
+            patch.effect = Some(effect);
+        }
+    }
+    let mut warnings = Vec::new();
+    if ctx.verbosity >= 1 {
         let names: Vec<String> = patches.iter().map(|p| p.name.clone()).collect();
         let options = info::Options { verbosity: ctx.verbosity, refresh: args.refresh };
-        let (infos, warnings) = info::describe(ctx.sys.root(), ctx.sys.kernel_release().as_deref(), &names, &options);
-        (infos.into_iter().map(Some).collect(), warnings)
-    } else {
-        (vec![None; patches.len()], Vec::new())
-    };
-    Ok(PatchesReport {
-        schema_version: SchemaVersion,
-        supported,
-        verbosity: ctx.verbosity,
-        order,
-        patches: patches
-            .into_iter()
-            .zip(packages)
-            .zip(effects)
-            .map(|((p, package), effect)| PatchInfo {
-                name: p.name,
-                enabled: p.enabled,
-                transition: p.transition,
-                replace: p.replace,
-                stack_order: p.stack_order,
-                objects: p.objects,
-                effect,
-                package,
-            })
-            .collect(),
-        warnings,
-    })
+        let (infos, package_warnings) =
+            info::describe(ctx.sys.root(), ctx.sys.kernel_release().as_deref(), &names, &options);
+        for (patch, package) in patches.iter_mut().zip(infos) {
+            patch.package = Some(package);
+        }
+        warnings = package_warnings;
+    }
+    Ok(PatchesReport { schema_version: SchemaVersion, supported, verbosity: ctx.verbosity, order, patches, warnings })
 }
 
 /// For each patch (sorted by stack order), what runs for each of its
 /// functions. Per function the kernel runs the highest patch that has it,
 /// enabled and on a patched object; while that one is in transition, each
 /// task runs it or the next one below, by its own `patch_state`.
-fn function_effects(patches: &[livepatch::Patch]) -> Vec<Option<Vec<FunctionEffect>>> {
+fn function_effects(patches: &[PatchInfo]) -> Vec<Vec<FunctionEffect>> {
     use std::collections::HashMap;
-    let live = |p: &livepatch::Patch, patched: Option<bool>| (p.enabled || p.transition) && patched != Some(false);
+    let live = |p: &PatchInfo, patched: Option<bool>| (p.enabled || p.transition) && patched != Some(false);
     // Function -> indexes of the patches whose version can run, top first.
     let mut stacks: HashMap<(&str, &str, u32), Vec<usize>> = HashMap::new();
     for (index, patch) in patches.iter().enumerate().rev() {
@@ -89,7 +76,7 @@ fn function_effects(patches: &[livepatch::Patch]) -> Vec<Option<Vec<FunctionEffe
                     });
                 }
             }
-            Some(effects)
+            effects
         })
         .collect()
 }
