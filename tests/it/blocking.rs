@@ -121,6 +121,19 @@ fn transition_fixture() -> Fixture {
 }
 
 #[test]
+fn running_thread_without_a_stack_has_unknown_culprits_not_none() {
+    // What 7.x shows for a kthread spinning on another CPU in the patched
+    // function (the vm suite's cond_resched scenario): an empty stack file.
+    let tree = transition_fixture().task(Task::kernel(55, "klp_spin").state('R').patch_state(0)).build();
+    let doc = klp(&["-vv", "blocking"]).root(&tree).run().json(0);
+    assert_eq!(tids(&doc), [(55, 55)]);
+    let thread = &doc["threads"][0];
+    assert_eq!((&thread["culprits"], &thread["stack"]), (&json!(null), &json!(null)), "{thread}");
+    let text = klp(&["-v", "--format", "text", "blocking"]).root(&tree).run();
+    assert!(text.stdout.contains("    culprits: (stack unreadable)\n"), "{}", text.stdout);
+}
+
+#[test]
 fn vanished_threads_are_skipped_and_counted() {
     let tree = transition_fixture()
         .task(Task::user(10, 10, "a", &["a"]).patch_state(0))
