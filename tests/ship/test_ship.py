@@ -256,8 +256,8 @@ def play(root, collections, repo, check=False, **role_vars):
     playbook.write_text(json.dumps([{
         "hosts": "localhost", "gather_facts": False,
         "roles": [{"role": "klp.livepatch.install", "vars": dict(
-            klp_install_repo_url=f"file://{repo}", klp_install_gpgcheck=False,
-            klp_install_root=str(root.path), klp_install_dnf_backend="dnf4", **role_vars)}],
+            install_repo_url=f"file://{repo}", install_gpgcheck=False,
+            install_root=str(root.path), install_dnf_backend="dnf4", **role_vars)}],
     }]))
     argv = [ANSIBLE_VENV / "bin/ansible-playbook", "-i", "localhost,", "-c", "local",
             "-e", f"ansible_python_interpreter={ANSIBLE_VENV / 'bin/python'}", playbook]
@@ -279,18 +279,18 @@ def play(root, collections, repo, check=False, **role_vars):
 def test_ansible_role_installs_idempotently_with_check_mode(root, collections, tmp_path):
     repo = make_repo(tmp_path / "repo", [1, 2])
     release1 = f"{VERSION}-1"
-    changed, out = play(root, collections, repo, check=True, klp_install_version=release1)
+    changed, out = play(root, collections, repo, check=True, install_version=release1)
     assert changed >= 2, out  # the repository and the package
     assert root.edition() is None and not list(root.path.glob("etc/*/klp.repo")), "check mode changed the root"
 
-    changed, out = play(root, collections, repo, klp_install_version=release1)
+    changed, out = play(root, collections, repo, install_version=release1)
     assert changed == 2, out
     check_installed(root, 1)
-    changed, out = play(root, collections, repo, klp_install_version=release1)
+    changed, out = play(root, collections, repo, install_version=release1)
     assert changed == 0, out
 
     # Holding a newer build upgrades; leaving the version open keeps it.
-    changed, out = play(root, collections, repo, klp_install_version=f"{VERSION}-2")
+    changed, out = play(root, collections, repo, install_version=f"{VERSION}-2")
     assert changed == 1, out
     check_installed(root, 2)
     changed, out = play(root, collections, repo)
