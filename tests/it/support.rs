@@ -13,7 +13,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-pub const COMMANDS: &[&str] = &["status", "check", "patches", "blocking", "downgrade"];
+/// Every document klp prints (`klp schema NAME`), from the one list in the CLI.
+pub fn documents() -> Vec<String> {
+    use clap::ValueEnum;
+    klp::cli::SchemaDocument::value_variants().iter().map(|d| d.name()).collect()
+}
+
+/// The report commands: every document but the error document.
+pub fn commands() -> Vec<String> {
+    documents().into_iter().filter(|name| name != "error").collect()
+}
 
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -97,7 +106,7 @@ impl Klp {
         self.args
             .iter()
             .map(String::as_str)
-            .find(|a| COMMANDS.contains(a) || matches!(*a, "schema" | "manpage" | "completions"))
+            .find(|a| commands().iter().any(|c| c == a) || matches!(*a, "schema" | "manpage" | "completions"))
     }
 }
 
@@ -126,15 +135,32 @@ impl Outcome {
         self.parsed()
     }
 
-    /// Exit code, stdout and stderr in one string, temp paths as `[ROOT]`.
+    /// Exit code, stdout and stderr in one string, for [`assert_result`].
     pub fn snapshot(&self) -> String {
-        let text = format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr);
-        match &self.root {
-            Some(root) => text.replace(&root.display().to_string(), "[ROOT]"),
-            None => text,
+        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+
+    /// insta settings that show the temp root as `[ROOT]`.
+    pub fn snapshot_settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        if let Some(root) = &self.root {
+            settings.add_filter(&regex::escape(&root.display().to_string()), "[ROOT]");
         }
+        settings
     }
 }
+
+/// Asserts a whole result (exit code, stdout, stderr) against an inline
+/// insta snapshot, with the temp root filtered to `[ROOT]`. `cargo insta
+/// review` (or `INSTA_UPDATE=always`) rewrites the snapshot after an intended
+/// change of the output.
+macro_rules! assert_result {
+    ($outcome:expr, @$snapshot:literal) => {{
+        let outcome = &$outcome;
+        outcome.snapshot_settings().bind(|| insta::assert_snapshot!(outcome.snapshot(), @$snapshot));
+    }};
+}
+pub(crate) use assert_result;
 
 pub fn is_root() -> bool {
     // SAFETY: geteuid cannot fail.
