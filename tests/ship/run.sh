@@ -37,16 +37,7 @@ phase "system packages"
 host_paths=("$HOME/.rpmdb" /var/log/zypper.log /run/zypp.pid /usr/lib/sysimage/rpm /var/log/zypp /var/cache/zypp
     /etc/zypp/repos.d /var/lib/rpm /var/lib/dnf /var/cache/dnf /var/log/dnf.log /var/log/dnf.rpm.log
     /var/log/dnf.librepo.log /var/log/hawkey.log /etc/yum.repos.d /usr/sbin/klp "$HOME/.ansible")
-host_state() {
-    local path
-    for path in "${host_paths[@]}"; do
-        if [ -e "$path" ]; then
-            echo "$path $(find "$path" -printf '%p %s %T@\n' 2>/dev/null | sort | md5sum | cut -c1-32)"
-        else
-            echo "$path absent"
-        fi
-    done
-}
+. tests/host-state.sh
 before=$(host_state)
 # From here on HOME is scratch (rpm reads ~/.rpmmacros, ansible writes
 # ~/.ansible); cargo and rustup keep their real homes.
