@@ -55,49 +55,12 @@ pub enum Format {
     Text,
 }
 
+/// The commands: those that look at a system and hand back a report, and
+/// those that print generated text (schemas, man page, completions).
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Overall state: `ready` or `in_progress`.
-    #[command(long_about = "Show the overall live patching state: `ready` when no live patch is in \
-transition, `in_progress` while one is. The JSON report adds whether live patching is supported, \
-the patch in transition and its direction, how many patches are loaded, and the livepatch taint.")]
-    Status,
-
-    /// Like `status`, answered by the exit code (0 ready, 1 in progress, 2 unknown).
-    #[command(long_about = "Answer the state with the exit status, for scripts: 0 ready, 1 a \
-transition is in progress, 2 the state could not be determined. Text mode prints nothing. With \
---wait, block until the transition finishes or the timeout passes (exit 1 on timeout).")]
-    Check(CheckArgs),
-
-    /// Loaded live patches; -v adds package and fix details, -vv expiry and updates.
-    #[command(long_about = "List the loaded live patch modules. With -v, show per patch whether it \
-is active, the RPM package that shipped it, the CVEs it fixes and the other bug fixes and \
-enhancements (from the package changelog); -vv adds the expiration of the patch's support and \
-whether an update is available.")]
-    Patches(PatchesArgs),
-
-    /// Threads blocking the transition; -v command lines, -vv stacks.
-    #[command(long_about = "List the threads that keep the current transition from finishing, by \
-thread id. With -v, show command lines (kernel threads, which have none, show their name in \
-brackets); with -vv, their kernel stacks. The JSON report also names, for every blocking thread, \
-the patched functions found on its stack. Reading threads' states needs root: when some could not \
-be read the report says it is incomplete (JSON `complete: false`; text mode warns on stderr and \
-exits 1), and never claims that nothing blocks.")]
-    Blocking,
-
-    /// Is this host OK, must it reboot? A verdict with findings (exit 0 ok, 1 warning, 2 critical, 3 unknown).
-    #[command(long_about = ASSESS_HELP, after_long_help = crate::decide::rules::RULES)]
-    Assess(AssessArgs),
-
-    /// Is each CVE fixed on the running system, by the kernel or a live patch?
-    #[command(long_about = CVE_HELP)]
-    Cve(CveArgs),
-
-    /// Replace the live patch package with its previous version.
-    #[command(long_about = "Replace the live patch package of the running kernel with its previous \
-version (or --to VERSION): show the package-manager command, ask for confirmation on the terminal \
-(-n assumes yes), run it, and verify the installed version afterwards.")]
-    Downgrade(DowngradeArgs),
+    #[command(flatten)]
+    Report(ReportCommand),
 
     /// Print the JSON Schema of a command's report, or of the error document.
     Schema {
@@ -117,6 +80,55 @@ version (or --to VERSION): show the package-manager command, ask for confirmatio
     },
 }
 
+/// The commands that inspect the system under `--root` and build a report.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Overall state: `ready` or `in_progress`.
+    #[command(long_about = "Show the overall live patching state: `ready` when no live patch is in \
+transition, `in_progress` while one is. The JSON report adds whether live patching is supported, \
+the patch in transition and its direction, how many patches are loaded, and the livepatch taint.")]
+    Status,
+
+    /// Like `status`, answered by the exit code (0 ready, 1 in progress, 2 unknown).
+    #[command(long_about = "Answer the state with the exit status, for scripts: 0 ready, 1 a \
+transition is in progress, 2 the state could not be determined. Text mode prints nothing. With \
+--wait, block until the transition finishes or the timeout passes (exit 1 on timeout).")]
+    Check(CheckArgs),
+
+    /// Loaded live patches; -v adds package and fix details, -vv expiry and updates.
+    #[command(long_about = "List the loaded live patch modules. With -v, show per patch whether it \
+is active, the RPM package that shipped it, the CVEs it fixes and the other bug fixes and \
+enhancements (from the package changelog), and on kernels with stack_order (6.14+) which stacked \
+patch's version of each function runs; -vv adds the expiration of the patch's support and \
+whether an update is available.")]
+    Patches(PatchesArgs),
+
+    /// Threads blocking the transition; -v command lines, -vv stacks.
+    #[command(long_about = "List the threads that keep the current transition from finishing, by \
+thread id. With -v, show command lines (kernel threads, which have none, show their name in \
+brackets); with -vv, their kernel stacks. The JSON report also names, for every blocking thread, \
+the patched functions found on its stack. Reading threads' states needs root: when some could not \
+be read the report says it is incomplete (JSON `complete: false`; text mode warns on stderr and \
+exits 1), and never claims that nothing blocks.")]
+    Blocking,
+
+    /// Replace the live patch package with its previous version.
+    #[command(long_about = "Replace the live patch package of the running kernel with its previous \
+version (or --to VERSION): show the package-manager command, ask for confirmation on the terminal \
+(-n assumes yes), run it, and verify the installed version afterwards.")]
+    Downgrade(DowngradeArgs),
+
+    /// Is this host OK, must it reboot? A verdict with findings (exit 0 ok, 1 warning, 2 critical, 3 unknown).
+    #[command(long_about = ASSESS_HELP, after_long_help = crate::decide::rules::RULES)]
+    Assess(AssessArgs),
+
+    /// Is each CVE fixed on the running system, by the kernel or a live patch?
+    #[command(long_about = CVE_HELP)]
+    Cve(CveArgs),
+}
+
+/// The documents klp prints, each with its schema under `schemas/<name>.json`:
+/// one per report command, and the error document. The one list of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SchemaDocument {
     Status,
@@ -130,17 +142,9 @@ pub enum SchemaDocument {
 }
 
 impl SchemaDocument {
-    pub fn name(self) -> &'static str {
-        match self {
-            SchemaDocument::Status => "status",
-            SchemaDocument::Check => "check",
-            SchemaDocument::Patches => "patches",
-            SchemaDocument::Blocking => "blocking",
-            SchemaDocument::Downgrade => "downgrade",
-            SchemaDocument::Assess => "assess",
-            SchemaDocument::Cve => "cve",
-            SchemaDocument::Error => "error",
-        }
+    /// The name on the command line, of the command and of the schema file.
+    pub fn name(self) -> String {
+        self.to_possible_value().expect("no document is skipped").get_name().to_string()
     }
 }
 

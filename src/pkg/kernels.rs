@@ -185,14 +185,16 @@ impl KernelBackend for RpmKernels<'_> {
             }
         })?;
         if answers.len() != paths.len() {
-            return Err(super::error(
-                super::ErrorKind::RpmFailed,
+            let mut command = vec!["rpm".to_string(), "-qf".to_string()];
+            command.extend(paths.iter().cloned());
+            let details = crate::error::CommandFailed { command, run: None, to: None, state: None };
+            return Err(crate::Error::package(
+                crate::error::PackageFailure::RpmFailed(details),
                 format!(
                     "rpm gave {} answers for {} kernel files: cannot tell which kernel is which",
                     answers.len(),
                     paths.len()
                 ),
-                serde_json::json!({ "paths": paths }),
             ));
         }
         sets.resize(answers.len(), BTreeSet::new());

@@ -1,6 +1,6 @@
 use crate::report::{
-    AssessReport, BlockingReport, CveReport, DowngradeReport, ExpirationSource, FoundBy, Ownership, PackageInfo,
-    PatchInfo, PatchesReport, Report, UpdateState,
+    AssessReport, BlockingReport, CveReport, DowngradeReport, Effect, ExpirationSource, FoundBy, FunctionEffect,
+    Ownership, PackageInfo, PatchInfo, PatchesReport, Report, UpdateState,
 };
 use std::fmt::Write;
 
@@ -15,11 +15,6 @@ pub fn render(report: &Report) -> String {
         Report::Downgrade(downgrade) => render_downgrade(&mut out, downgrade),
         Report::Assess(assess) => render_assess(&mut out, assess),
         Report::Cve(cve) => render_cve(&mut out, cve),
-        Report::Schema(value) => {
-            out = serde_json::to_string_pretty(value).expect("a JSON value serializes");
-            out.push('\n');
-        }
-        Report::Raw(text) => out.push_str(text),
     }
     out
 }
@@ -64,8 +59,37 @@ fn render_patch_block(out: &mut String, patch: &PatchInfo) {
         let functions = if functions.is_empty() { "(none)".to_string() } else { functions.join(" ") };
         writeln!(out, "    object {}{state}: {functions}", object.name).unwrap();
     }
+    if let Some(effects) = &patch.effect {
+        render_effects(out, effects);
+    }
     if let Some(package) = &patch.package {
         render_package_details(out, package);
+    }
+}
+
+/// One `key: value` line per kind of effect, listing `object:function,sympos`.
+fn render_effects(out: &mut String, effects: &[FunctionEffect]) {
+    for (effect, key) in [
+        (Effect::InEffect, "in effect"),
+        (Effect::Superseded, "superseded"),
+        (Effect::Transition, "in transition"),
+        (Effect::Inactive, "inactive"),
+    ] {
+        let items: Vec<String> = effects
+            .iter()
+            .filter(|e| e.effect == effect)
+            .map(|e| {
+                let by = match (effect, &e.in_effect) {
+                    (Effect::Superseded, Some(top)) => format!(" (by {top})"),
+                    (Effect::Superseded, None) => " (by a patch in transition)".to_string(),
+                    _ => String::new(),
+                };
+                format!("{}:{},{}{by}", e.object, e.function, e.sympos)
+            })
+            .collect();
+        if !items.is_empty() {
+            writeln!(out, "    {key}: {}", items.join(" ")).unwrap();
+        }
     }
 }
 
@@ -139,23 +163,24 @@ fn render_package_details(out: &mut String, package: &PackageInfo) {
 
 /// A short summary for people: the plan, or what happened.
 fn render_downgrade(out: &mut String, report: &DowngradeReport) {
-    let command = crate::pkg::downgrade::shell_words(&report.command);
-    if report.dry_run {
-        writeln!(out, "would downgrade {} from {} to {}", report.package, report.from, report.to).unwrap();
+    let change = &report.change;
+    let command = change.command_line();
+    if change.dry_run {
+        writeln!(out, "would downgrade {} from {} to {}", change.package, change.from, change.to).unwrap();
         writeln!(out, "command: {command}").unwrap();
         writeln!(out, "dry run: nothing was changed").unwrap();
         return;
     }
-    if !report.changed {
-        writeln!(out, "{} is already at {}: nothing to do", report.package, report.from).unwrap();
+    if !change.changed {
+        writeln!(out, "{} is already at {}: nothing to do", change.package, change.from).unwrap();
         return;
     }
     writeln!(
         out,
         "downgraded {} from {} to {}",
-        report.package,
-        report.from,
-        report.installed_after.as_deref().unwrap_or(&report.to)
+        change.package,
+        change.from,
+        change.installed_after.as_deref().unwrap_or(&change.to)
     )
     .unwrap();
     writeln!(out, "command: {command}").unwrap();
@@ -164,7 +189,7 @@ fn render_downgrade(out: &mut String, report: &DowngradeReport) {
 }
 
 fn render_blocking(out: &mut String, report: &BlockingReport) {
-    for (index, thread) in report.threads.iter().enumerate() {
+    for (index, thread) in report.scan.threads.iter().enumerate() {
         if report.verbosity == 0 {
             writeln!(out, "{}", thread.tid).unwrap();
             continue;

@@ -89,6 +89,7 @@ impl Severity {
 /// man page (`klp assess --help`).
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]
+#[schemars(transform = crate::error::consts_to_enum)]
 pub enum FindingCode {
     /// The kernel has no live patching (`/sys/kernel/livepatch` is missing).
     Unsupported,
@@ -208,6 +209,7 @@ pub struct TransitionAge {
 /// Why a transition's age is not known.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[schemars(transform = crate::error::consts_to_enum)]
 pub enum AgeUnknownReason {
     /// `dev/kmsg` could not be read (not root with `kernel.dmesg_restrict=1`, or absent).
     LogUnreadable,
@@ -252,6 +254,7 @@ pub struct CveAssessment {
 /// Whether a CVE is fixed on the running system.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[schemars(transform = crate::error::consts_to_enum)]
 pub enum CveState {
     /// The running kernel's changelog, or an enabled live patch whose
     /// transition has completed, names it.
@@ -338,6 +341,7 @@ pub struct KernelPackage {
 
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[schemars(transform = crate::error::consts_to_enum)]
 pub enum NextBootSource {
     /// The target of `/boot/vmlinuz` (kept by SUSE's kernel scriptlets).
     BootSymlink,

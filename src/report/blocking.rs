@@ -15,6 +15,15 @@ pub struct BlockingReport {
     /// `hidepid`): then `threads` may miss blockers, and an empty list does
     /// NOT mean that nothing blocks.
     pub complete: bool,
+    /// What the thread scan found (nothing scanned when nothing is in transition).
+    #[serde(flatten)]
+    pub scan: ThreadScan,
+    pub warnings: Vec<Warning>,
+}
+
+/// The result of one walk over `/proc/*/task/*` (`sys::tasks::scan`).
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct ThreadScan {
     /// Threads whose `patch_state` was read.
     pub threads_scanned: u64,
     /// Threads whose `patch_state` could not be read.
@@ -23,7 +32,6 @@ pub struct BlockingReport {
     pub threads_vanished: u64,
     /// The blocking threads, sorted by pid then tid.
     pub threads: Vec<BlockingThread>,
-    pub warnings: Vec<Warning>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -42,12 +50,13 @@ pub struct BlockingThread {
     /// The thread's `patch_state` (0 unpatched, 1 patched).
     pub patch_state: i8,
     /// Functions of the transitioning patch found on the thread's stack: why
-    /// it cannot switch. Null when the stack could not be read.
+    /// it cannot switch. Null when the stack could not be read, or the kernel
+    /// showed none (the thread was running on another CPU).
     pub culprits: Option<Vec<Culprit>>,
     /// Command line (`-v` and up); null for kernel threads and exited ones.
     #[serde(default, skip_serializing_if = "Verbose::is_absent")]
     pub cmdline: Verbose<Vec<String>>,
-    /// Kernel stack (`-vv`); null when it could not be read.
+    /// Kernel stack (`-vv`); null when it could not be read or was empty.
     #[serde(default, skip_serializing_if = "Verbose::is_absent")]
     pub stack: Verbose<Vec<StackFrame>>,
 }

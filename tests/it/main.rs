@@ -8,6 +8,7 @@ mod support;
 mod assess;
 mod blocking;
 mod check;
+mod demo;
 mod errors;
 mod generated;
 mod hardening;

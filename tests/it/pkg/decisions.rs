@@ -62,8 +62,9 @@ fn text(pkg: &PkgRoot, args: &[&str]) -> (i32, String) {
 }
 
 #[test]
+#[ignore = "needs real rpm, rpmbuild, createrepo_c and zypper: run by tests/pkg/run.sh"]
 fn healthy_host_is_ok() {
-    let Some(pkg) = PkgRoot::new(&["--installed", "12", "--support-ends", "400"]) else { return };
+    let pkg = PkgRoot::new(&["--installed", "12", "--support-ends", "400"]);
     pkg.overlay(booted());
     let doc = pkg.klp(&["assess"]).run().json(0);
     assert_eq!(doc["verdict"], "ok");
@@ -113,8 +114,9 @@ fn healthy_host_is_ok() {
 }
 
 #[test]
+#[ignore = "needs real rpm, rpmbuild, createrepo_c and zypper: run by tests/pkg/run.sh"]
 fn newer_kernels_expiring_support_and_cves_only_a_reboot_fixes() {
-    let Some(pkg) = PkgRoot::new(&["--installed", "5", "--newer-kernels", "2", "--support-ends", "20"]) else { return };
+    let pkg = PkgRoot::new(&["--installed", "5", "--newer-kernels", "2", "--support-ends", "20"]);
     pkg.overlay(Fixture::new().keep_kernel_files().log_rotated(9000).uptime(5000.0));
     let doc = pkg.klp(&["assess"]).run().json(1);
     assert_eq!(doc["verdict"], "warning");
@@ -195,8 +197,9 @@ fn newer_kernels_expiring_support_and_cves_only_a_reboot_fixes() {
 }
 
 #[test]
+#[ignore = "needs real rpm, rpmbuild, createrepo_c and zypper: run by tests/pkg/run.sh"]
 fn expired_support_forced_transition_and_a_patch_loaded_by_hand() {
-    let Some(pkg) = PkgRoot::new(&["--installed", "5", "--support-ends", "-3"]) else { return };
+    let pkg = PkgRoot::new(&["--installed", "5", "--support-ends", "-3"]);
     let lp = patch_name(5);
     pkg.overlay(
         booted()
@@ -223,8 +226,9 @@ fn expired_support_forced_transition_and_a_patch_loaded_by_hand() {
 }
 
 #[test]
+#[ignore = "needs real rpm, rpmbuild, createrepo_c and zypper: run by tests/pkg/run.sh"]
 fn upgraded_by_zypper_while_the_old_patch_stays_loaded() {
-    let Some(pkg) = PkgRoot::new(&["--installed", "5", "--support-ends", "200"]) else { return };
+    let pkg = PkgRoot::new(&["--installed", "5", "--support-ends", "200"]);
     let out = pkg
         .command("zypper")
         .arg("--root")
@@ -256,8 +260,9 @@ fn upgraded_by_zypper_while_the_old_patch_stays_loaded() {
 }
 
 #[test]
+#[ignore = "needs real rpm, rpmbuild, createrepo_c and zypper: run by tests/pkg/run.sh"]
 fn transition_on_a_package_root() {
-    let Some(pkg) = PkgRoot::new(&["--installed", "5", "--support-ends", "200"]) else { return };
+    let pkg = PkgRoot::new(&["--installed", "5", "--support-ends", "200"]);
     let lp = patch_name(5);
     let in_transition = || {
         Fixture::new()
@@ -300,8 +305,9 @@ fn transition_on_a_package_root() {
 }
 
 #[test]
+#[ignore = "needs real rpm, rpmbuild, createrepo_c and zypper: run by tests/pkg/run.sh"]
 fn unreadable_rpm_database_is_unknown_never_not_fixed() {
-    let Some(pkg) = PkgRoot::new(&["--installed", "3"]) else { return };
+    let pkg = PkgRoot::new(&["--installed", "3"]);
     pkg.overlay(booted());
     let db = pkg.root.join("usr/lib/sysimage/rpm");
     for entry in std::fs::read_dir(&db).unwrap().flatten() {
@@ -319,8 +325,9 @@ fn unreadable_rpm_database_is_unknown_never_not_fixed() {
 }
 
 #[test]
+#[ignore = "needs real rpm, rpmbuild, createrepo_c and zypper: run by tests/pkg/run.sh"]
 fn kernel_without_live_patching_nor_a_readable_log() {
-    let Some(pkg) = PkgRoot::new(&["--installed", "5", "--support-ends", "200"]) else { return };
+    let pkg = PkgRoot::new(&["--installed", "5", "--support-ends", "200"]);
     // No dev/kmsg in the root: the log cannot be read.
     std::fs::remove_dir_all(pkg.root.join("sys/kernel/livepatch")).unwrap();
     let doc = pkg.klp(&["assess"]).run().json(2);
@@ -336,11 +343,11 @@ fn kernel_without_live_patching_nor_a_readable_log() {
 fn every_finding_code_has_a_scenario() {
     let schema: Value =
         serde_json::from_str(&std::fs::read_to_string(repo_path("schemas/assess.json")).unwrap()).unwrap();
-    let codes: Vec<String> = schema["$defs"]["FindingCode"]["oneOf"]
+    let codes: Vec<String> = schema["$defs"]["FindingCode"]["enum"]
         .as_array()
         .expect("FindingCode is an enum")
         .iter()
-        .filter_map(|v| v["const"].as_str().map(str::to_string))
+        .filter_map(|v| v.as_str().map(str::to_string))
         .collect();
     assert!(codes.len() >= 20, "{codes:?}");
     let here = std::fs::read_to_string(repo_path("tests/it/pkg/decisions.rs")).unwrap();
