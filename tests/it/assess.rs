@@ -3,20 +3,11 @@
 //! rpm/zypper roots in `pkg::decisions`.
 
 use crate::fixture::{scenario, Fixture, Object, Patch, Task, TAINT_K};
-use crate::support::klp;
+use crate::support::{finding, klp};
 use serde_json::{json, Value};
 
 fn codes(doc: &Value) -> Vec<String> {
     doc["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
-}
-
-fn finding<'a>(doc: &'a Value, code: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no finding {code} in {:#}", doc["findings"]))
 }
 
 /// A transition of `p` started at `start` s, uptime 1000 s.

@@ -213,3 +213,13 @@ pub fn schema_errors(name: &str, doc: &Value) -> Vec<String> {
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
 }
+
+/// The first finding with `code` in an assess report; fails the test when there is none.
+pub fn finding<'a>(doc: &'a Value, code: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .unwrap_or_else(|| panic!("no finding {code}: {:#}", doc["findings"]))
+}

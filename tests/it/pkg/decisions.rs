@@ -14,7 +14,7 @@
 
 use super::root::{edition, patch_name, PkgRoot, KERNEL, PACKAGE};
 use crate::fixture::{Fixture, Patch, Task};
-use crate::support::repo_path;
+use crate::support::{finding, repo_path};
 use serde_json::{json, Value};
 
 const NEXT: &str = "6.4.0-150600.23.25-default";
@@ -28,15 +28,6 @@ fn sorted(mut list: Vec<&str>) -> Vec<&str> {
     list.sort();
     list.dedup();
     list
-}
-
-fn finding<'a>(doc: &'a Value, code: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
-        .unwrap_or_else(|| panic!("no finding {code}: {:#}", doc["findings"]))
 }
 
 fn subjects<'a>(doc: &'a Value, code: &str) -> Vec<&'a str> {
