@@ -4,6 +4,7 @@
 //! `schemas/error.json`) and its exit status. Messages are for people; codes are
 //! for programs, so a code never changes once released, while wording may.
 
+use crate::sys::fs::Failure;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,13 @@ pub enum Error {
     MalformedValue { path: PathBuf, content: String, expected: &'static str },
     /// A required sysfs file is missing from a patch directory that still exists.
     MissingFile { path: PathBuf },
+    /// A FIFO, socket, device or directory where a regular file was expected.
+    NotRegularFile { path: PathBuf, file_type: &'static str },
+    /// A file holding more than klp reads of it (kernel files are small).
+    TooLarge { path: PathBuf, limit: u64 },
+    /// `sys/` or `sys/kernel` is missing under the root: sysfs is not
+    /// mounted there, so whether live patching is supported is unknown.
+    SysfsMissing { path: PathBuf },
     /// Waiting for the transition was given impossible bounds.
     InvalidArgument { message: String },
     /// The command exists in the interface but has no implementation yet.
@@ -46,8 +54,15 @@ impl Error {
         match self {
             Error::Usage { .. } => "usage",
             Error::RootNotFound { .. } => "root_not_found",
-            Error::Read { source, .. } if is_permission_denied(source) => "permission_denied",
-            Error::Read { .. } => "read_failed",
+            Error::Read { source, .. } => match crate::sys::fs::classify(source) {
+                Failure::Denied => "permission_denied",
+                Failure::Loop => "symlink_loop",
+                Failure::NotRegularFile => "not_regular_file",
+                Failure::Gone | Failure::TooLarge | Failure::Other => "read_failed",
+            },
+            Error::NotRegularFile { .. } => "not_regular_file",
+            Error::TooLarge { .. } => "too_large",
+            Error::SysfsMissing { .. } => "sysfs_missing",
             Error::MalformedValue { .. } => "malformed_value",
             Error::MissingFile { .. } => "missing_file",
             Error::InvalidArgument { .. } => "invalid_argument",
@@ -71,7 +86,10 @@ impl Error {
             Error::RootNotFound { path }
             | Error::Read { path, .. }
             | Error::MalformedValue { path, .. }
-            | Error::MissingFile { path } => Some(path),
+            | Error::MissingFile { path }
+            | Error::NotRegularFile { path, .. }
+            | Error::TooLarge { path, .. }
+            | Error::SysfsMissing { path } => Some(path),
             _ => None,
         }
     }
@@ -85,6 +103,8 @@ impl Error {
             Error::Read { source, .. } => Some(serde_json::json!({
                 "os_error": source.raw_os_error(),
             })),
+            Error::NotRegularFile { file_type, .. } => Some(serde_json::json!({ "file_type": file_type })),
+            Error::TooLarge { limit, .. } => Some(serde_json::json!({ "limit_bytes": limit })),
             Error::Package { details, .. } => details.clone(),
             _ => None,
         }
@@ -92,12 +112,12 @@ impl Error {
 }
 
 pub fn is_permission_denied(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::PermissionDenied || err.raw_os_error() == Some(libc::EPERM)
+    crate::sys::fs::classify(err) == Failure::Denied
 }
 
 /// A task or patch that disappeared while we looked at it: not an error.
 pub fn is_gone(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ESRCH)
+    crate::sys::fs::classify(err) == Failure::Gone
 }
 
 impl fmt::Display for Error {
@@ -112,6 +132,17 @@ impl fmt::Display for Error {
                 write!(f, "unexpected content in {}: {content:?} (expected {expected})", path.display())
             }
             Error::MissingFile { path } => write!(f, "required file {} is missing", path.display()),
+            Error::NotRegularFile { path, file_type } => {
+                write!(f, "{} is a {file_type}, not a regular file: refused", path.display())
+            }
+            Error::TooLarge { path, limit } => {
+                write!(f, "{} holds more than {limit} bytes, more than the kernel ever writes there", path.display())
+            }
+            Error::SysfsMissing { path } => write!(
+                f,
+                "{} is missing: sysfs is not mounted under the root, so live patching support is unknown",
+                path.display()
+            ),
             Error::InvalidArgument { message } => write!(f, "{message}"),
             Error::NotImplemented { what } => write!(f, "{what} is not implemented yet"),
             Error::Package { message, .. } => write!(f, "{message}"),

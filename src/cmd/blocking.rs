@@ -44,15 +44,31 @@ pub fn run(ctx: &Context) -> Result<BlockingReport> {
     report.warnings = scan.warnings;
     report.complete = scan.unreadable == 0;
 
-    // With hidepid, non-root does not even see other users' tasks.
-    if !is_root() && tasks::proc_hides_pids(&ctx.sys) {
-        report.complete = false;
-        report.warnings.push(Warning {
-            code: "hidepid".into(),
-            message: "/proc is mounted with hidepid: other users' threads are invisible to non-root".into(),
-            path: Some(ctx.sys.proc_dir().display().to_string()),
-            count: 1,
-        });
+    // With hidepid, non-root does not even see other users' tasks; and
+    // without mountinfo, whether it does is unknown.
+    if !is_root() {
+        let proc_dir = ctx.sys.proc_dir().display().to_string();
+        let warning = match tasks::proc_hides_pids(&ctx.sys) {
+            Ok(false) => None,
+            Ok(true) => Some(Warning {
+                code: "hidepid".into(),
+                message: "/proc is mounted with hidepid: other users' threads are invisible to non-root".into(),
+                path: Some(proc_dir),
+                count: 1,
+            }),
+            Err((failure, path)) => Some(Warning {
+                code: failure.code().into(),
+                message: "proc's mountinfo could not be read: whether /proc hides other users' threads \
+                          (hidepid) is unknown"
+                    .into(),
+                path: Some(path.display().to_string()),
+                count: 1,
+            }),
+        };
+        if let Some(warning) = warning {
+            report.complete = false;
+            report.warnings.push(warning);
+        }
     }
     Ok(report)
 }
