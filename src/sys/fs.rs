@@ -283,6 +283,27 @@ impl Dir {
         Ok(names)
     }
 
+    /// Creates the directory `name` here if it is missing, and opens it
+    /// (a symlink at `name` is resolved inside the root, never outside).
+    pub fn create_dir(&self, name: &str) -> Result<Dir, ReadError> {
+        match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(Errno::EXIST) => self.dir(name),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens `name` in this directory for writing, creating it (mode 0644)
+    /// when missing: never through a symlink (`O_NOFOLLOW`: its target is
+    /// never created), never blocking (a FIFO), only a regular file.
+    pub fn create_file(&self, name: &str) -> Result<File, ReadError> {
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY;
+        let fd = rustix::fs::openat(&self.fd, name, flags | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))?;
+        match FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) {
+            FileType::RegularFile => Ok(File::from(fd)),
+            other => Err(ReadError::NotRegular(type_name(other))),
+        }
+    }
+
     /// Whether `rel` exists below this directory (symlinks resolved in the root).
     pub fn exists(&self, rel: impl AsRef<Path>) -> bool {
         self.resolve(rel.as_ref(), OFlags::PATH).is_ok()
@@ -328,8 +349,18 @@ const MAX_SYMLINKS: usize = 40;
 /// starts again at `root`. Magic links read as paths (`pipe:[1]`,
 /// `/etc/shadow`) and are resolved as such, inside the root.
 pub fn walk(root: BorrowedFd<'_>, rel: &Path, flags: OFlags) -> io::Result<OwnedFd> {
+    let bytes = rel.as_os_str().as_bytes();
+    if bytes.is_empty() {
+        return Err(Errno::NOENT.into()); // as openat2
+    }
+    // A trailing slash (or `/.`) asks for a directory, as in openat2.
+    let flags = if bytes.ends_with(b"/") || bytes.ends_with(b"/.") || bytes == b"." {
+        flags | OFlags::DIRECTORY
+    } else {
+        flags
+    };
     let mut stack: Vec<OwnedFd> = Vec::new(); // directories below root
-    let mut pending: Vec<OsString> = components(rel.as_os_str().as_bytes()).collect();
+    let mut pending: Vec<OsString> = components(bytes).collect();
     pending.reverse(); // a stack: the next component is last
     let mut links = 0;
     while let Some(name) = pending.pop() {

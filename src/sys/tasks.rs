@@ -155,7 +155,8 @@ fn reason(failure: Failure) -> &'static str {
         Failure::NotRegularFile => " (not a regular file)",
         Failure::TooLarge => " (larger than the kernel writes)",
         Failure::Loop => " (a symlink loop)",
-        Failure::Gone | Failure::Other => "",
+        Failure::Gone => " (missing)",
+        Failure::Other => "",
     }
 }
 
@@ -268,6 +269,10 @@ fn describe(
         return Ok(None);
     }
 
+    // A detail file gone while its task directory is still listed is not
+    // an exited task (a hostile root cannot hide a blocker that way).
+    let exited = || !tasks.exists(tid.to_string());
+
     let (comm, kernel_thread, state) = match task.read("stat", limits::STAT) {
         Ok(stat) => match parse_stat(&stat.bytes).filter(|_| !stat.truncated) {
             Some(stat) => (Some(stat.comm), Some(stat.flags & PF_KTHREAD != 0), Some(stat.state.to_string())),
@@ -276,7 +281,7 @@ fn describe(
                 (None, None, None)
             }
         },
-        Err(e) if e.is_gone() => return Ok(None),
+        Err(e) if e.is_gone() && exited() => return Ok(None),
         Err(e) => {
             tallies.add(Trouble::Details(FailureKey::of(e.failure())), &task.display("stat"));
             (None, None, None)
@@ -293,7 +298,7 @@ fn describe(
             }
             Some(String::from_utf8_lossy(&stack.bytes).into_owned())
         }
-        Err(e) if e.is_gone() => return Ok(None),
+        Err(e) if e.is_gone() && exited() => return Ok(None),
         Err(e) => {
             tallies.add(Trouble::Details(FailureKey::of(e.failure())), &task.display("stack"));
             None
@@ -314,7 +319,7 @@ fn describe(
                 }
                 Verbose::Known(split_cmdline(&cmdline.bytes))
             }
-            Err(e) if e.is_gone() => return Ok(None),
+            Err(e) if e.is_gone() && exited() => return Ok(None),
             // Unreadable is not "a kernel thread": null, and said so.
             Err(e) => {
                 tallies.add(Trouble::Details(FailureKey::of(e.failure())), &task.display("cmdline"));
