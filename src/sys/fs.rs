@@ -20,6 +20,18 @@
 //! - **One classification** of what went wrong ([`Failure`]), with one code
 //!   each: gone, denied, not a regular file, too large, loop, other.
 //!
+//! The API, for every reader (the kernel log reader included):
+//!
+//! ```no_run
+//! # use klp::sys::fs::{Accept, Dir};
+//! # fn demo(root: &Dir) -> Result<(), klp::sys::fs::ReadError> {
+//! let value = root.read_whole("sys/kernel/livepatch/p/enabled", 4096)?; // regular, bounded, else an error
+//! let stack = root.read("proc/1/task/1/stack", 64 * 1024)?; // bounded, `truncated` says if cut
+//! let mut kmsg = root.open_file("dev/kmsg", Accept::CharDevice)?; // the one device allowed
+//! klp::sys::fs::read_records(&mut kmsg, 8192, 10_000, |record| !record.is_empty())?;
+//! # Ok(()) }
+//! ```
+//!
 //! A [`Dir`] is a held directory fd: per-task files are read relative to the
 //! task directory whose `patch_state` was read, so a pid reused meanwhile
 //! cannot mix two tasks' details. Names opened relative to a [`Dir`] resolve
@@ -436,6 +448,37 @@ pub fn read_bounded(file: File, limit: usize) -> Result<Contents, ReadError> {
     let truncated = bytes.len() > limit;
     bytes.truncate(limit);
     Ok(Contents { bytes, truncated })
+}
+
+/// Reads a record device (`/dev/kmsg`: one record per `read`) opened with
+/// [`Accept::CharDevice`]: at most `max_records` records of at most
+/// `record_max` bytes each, until the device has no more (EAGAIN: it was
+/// opened non-blocking, so this never waits) or `f` returns false. EPIPE
+/// (records overwritten while reading) skips on, as the kernel documents.
+pub fn read_records(
+    file: &mut File,
+    record_max: usize,
+    max_records: usize,
+    mut f: impl FnMut(&[u8]) -> bool,
+) -> Result<usize, ReadError> {
+    let mut buf = vec![0u8; record_max];
+    let mut records = 0;
+    while records < max_records {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                records += 1;
+                if !f(&buf[..n]) {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(records)
 }
 
 fn type_name(kind: FileType) -> &'static str {

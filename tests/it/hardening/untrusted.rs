@@ -738,3 +738,32 @@ fn tree_without_the_stuck_thread_is_unchanged() {
     assert!(doc["warnings"].as_array().unwrap().is_empty(), "{doc}");
     assert_eq!(doc["complete"], true);
 }
+
+#[test]
+fn the_kernel_log_is_the_one_device_a_reader_may_ask_for() {
+    use klp::sys::fs::{read_records, Accept, Dir, ReadError};
+    assert!(is_root(), "mknod needs root");
+    let tree = Fixture::new().build();
+    std::fs::create_dir_all(tree.join("dev")).unwrap();
+    mknod_char(&tree.join("dev/kmsg"), 1, 11);
+    let root = Dir::open_root(tree.path()).unwrap();
+    assert!(matches!(root.read("dev/kmsg", 4096), Err(ReadError::NotRegular("character device"))));
+    assert!(matches!(root.open_file("dev/kmsg", Accept::Regular), Err(ReadError::NotRegular(_))));
+    let mut kmsg = root.open_file("dev/kmsg", Accept::CharDevice).expect("a character device, when asked for");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sizes = Vec::new();
+        let n = read_records(&mut kmsg, 8192, 1_000_000, |r| {
+            sizes.push(r.len());
+            true
+        });
+        tx.send((n.map_err(|e| format!("{e:?}")), sizes)).unwrap();
+    });
+    let (n, sizes) = rx.recv_timeout(Duration::from_secs(10)).expect("reading the kernel log ends (EAGAIN)");
+    let n = n.unwrap();
+    assert_eq!(n, sizes.len());
+    assert!(sizes.iter().all(|&s| s > 0 && s <= 8192));
+    // A FIFO asked for as a character device is still refused.
+    mkfifo(&tree.join("dev/fifo"));
+    assert!(matches!(root.open_file("dev/fifo", Accept::CharDevice), Err(ReadError::NotRegular("fifo"))));
+}
