@@ -6,7 +6,7 @@
 //! as `OsString`s: a non-UTF-8 argument is a usage error, never a panic.
 
 use clap::Parser;
-use klp::cli::{Cli, Command, Format};
+use klp::cli::{Cli, Command, Format, ReportCommand};
 use klp::error::{Error, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use klp::report::{ErrorDocument, Report, State, Warning};
 use std::io::Write;
@@ -17,28 +17,37 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
-    let format = match cli.command {
-        // Schemas, man page and completions have one form only.
-        Command::Schema { .. } | Command::Manpage | Command::Completions { .. } => Format::Text,
-        _ => cli.format,
-    };
-    let is_check = matches!(cli.command, Command::Check(_));
-    match klp::cmd::run(&cli) {
+    // Schemas, man page and completions have one form only and look at no system.
+    match &cli.command {
+        Command::Report(command) => run_report(&cli, command),
+        Command::Schema { document } => {
+            let mut json =
+                serde_json::to_string_pretty(&klp::report::schema_of(*document).to_value()).expect("serializable");
+            json.push('\n');
+            finish(&json, EXIT_OK, false)
+        }
+        Command::Manpage => finish(&klp::manpage::render(), EXIT_OK, false),
+        Command::Completions { shell } => finish(&klp::manpage::completions(*shell), EXIT_OK, false),
+    }
+}
+
+fn run_report(cli: &Cli, command: &ReportCommand) -> ExitCode {
+    let is_check = matches!(command, ReportCommand::Check(_));
+    match klp::cmd::run(cli, command) {
         Ok(report) => {
-            let body = match format {
+            let body = match cli.format {
                 Format::Json => json_document(&report),
                 Format::Text => {
                     print_warnings(report.warnings());
                     klp::render::render(&report)
                 }
             };
-            let code = exit_code(&report, format);
-            finish(&body, code, is_check)
+            finish(&body, exit_code(&report, cli.format), is_check)
         }
         Err(err) => {
             // For `check`, every failure means "could not determine".
             let code = if is_check { EXIT_USAGE } else { err.exit_code() };
-            report_error(&err, format, code, is_check)
+            report_error(&err, cli.format, code, is_check)
         }
     }
 }
@@ -67,9 +76,6 @@ fn print_warnings(warnings: &[Warning]) {
 }
 
 fn json_document(report: &Report) -> String {
-    if let Report::Schema(_) | Report::Raw(_) = report {
-        return klp::render::render(report);
-    }
     let mut json = serde_json::to_string(report).expect("reports contain only serializable data");
     json.push('\n');
     json

@@ -14,23 +14,10 @@ pub fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
         dry_run: args.dry_run,
         assume_yes: ctx.non_interactive,
     };
-    let outcome = downgrade::run(&request, &mut Terminal)?;
+    let change = downgrade::run(&request, &mut Terminal)?;
     // Re-read: the package's scriptlets replace the loaded patch.
-    let patch_after = if outcome.changed { loaded_patch(&ctx.sys)? } else { patch_before.clone() };
-    Ok(DowngradeReport {
-        schema_version: SchemaVersion,
-        package: outcome.package,
-        from: outcome.from,
-        to: outcome.to,
-        dry_run: args.dry_run,
-        changed: outcome.changed,
-        command: outcome.command,
-        zypper_exit_code: outcome.zypper_exit_code,
-        installed_after: outcome.installed_after,
-        patch_before,
-        patch_after,
-        warnings: Vec::new(),
-    })
+    let patch_after = if change.changed { loaded_patch(&ctx.sys)? } else { patch_before.clone() };
+    Ok(DowngradeReport { schema_version: SchemaVersion, change, patch_before, patch_after, warnings: Vec::new() })
 }
 
 /// The live patch in effect: the last enabled one in stack (or name) order.

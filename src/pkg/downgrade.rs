@@ -6,7 +6,11 @@
 
 use super::rpm;
 use super::vercmp::Edition;
-use super::{error, naming, zypper, ErrorKind, Tools};
+use super::{naming, zypper, Tools};
+use crate::error::{
+    Confirmation, DowngradeState, LockHeld, NoOlderVersion, NoPackage, PackageFailure, VersionNewer, VersionNotFound,
+};
+use crate::report::PackageChange;
 use crate::{Error, Result};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -19,16 +23,6 @@ pub struct Request<'a> {
     pub dry_run: bool,
     /// `-n`: no confirmation.
     pub assume_yes: bool,
-}
-
-pub struct Outcome {
-    pub package: String,
-    pub from: String,
-    pub to: String,
-    pub changed: bool,
-    pub command: Vec<String>,
-    pub zypper_exit_code: Option<i32>,
-    pub installed_after: Option<String>,
 }
 
 /// There is no terminal to ask on.
@@ -57,43 +51,45 @@ impl Confirm for Terminal {
     }
 }
 
-pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
+pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange> {
     let tools = Tools::new(request.root)?;
+    let no_package = |kernel_release: Option<String>, state, message: String| {
+        Error::package(PackageFailure::NoPackage(NoPackage { kernel_release, state }), message)
+    };
     let kernel = request.kernel.clone().ok_or_else(|| {
-        error(
-            ErrorKind::NoPackage,
-            "the running kernel release is unreadable (proc/sys/kernel/osrelease): cannot name its live patch package",
-            serde_json::json!({ "kernel_release": null }),
+        no_package(
+            None,
+            None,
+            "the running kernel release is unreadable (proc/sys/kernel/osrelease): cannot name its live patch package"
+                .into(),
         )
     })?;
     let package = naming::livepatch_package(&kernel).ok_or_else(|| {
-        error(
-            ErrorKind::NoPackage,
+        no_package(
+            Some(kernel.clone()),
+            None,
             format!("kernel release {kernel} does not name a live patch package (VERSION-RELEASE-FLAVOR)"),
-            serde_json::json!({ "kernel_release": kernel }),
         )
     })?;
     if !tools.has_rpm_database() {
-        return Err(tools.no_database_error(ErrorKind::NoPackage));
+        return Err(tools.no_database_error());
     }
     // Held until the installed version is verified: a second downgrade must
     // not plan from the version this one is about to replace.
     let _lock = if request.dry_run { None } else { lock_root(request.root, &tools, &package)? };
     let installed = current(&tools, &package)?.ok_or_else(|| {
-        error(
-            ErrorKind::NoPackage,
+        no_package(
+            Some(kernel.clone()),
+            Some(DowngradeState { package: package.clone(), from: None, installed: None }),
             format!("no live patch package is installed for the running kernel {kernel} ({package})"),
-            serde_json::json!({ "package": package, "kernel_release": kernel, "installed": null }),
         )
     })?;
     let from = installed.to_string();
-    let fail = |kind, message: String, mut details: serde_json::Value| -> Error {
-        // Never assume: say what rpm sees now.
-        let now = current(&tools, &package).ok().flatten().map(|e| e.to_string());
-        details["package"] = package.clone().into();
-        details["from"] = from.clone().into();
-        details["installed"] = now.into();
-        error(kind, message, details)
+    // Never assume: every failure from here says what rpm sees now.
+    let state = || DowngradeState {
+        package: package.clone(),
+        from: Some(from.clone()),
+        installed: current(&tools, &package).ok().flatten().map(|e| e.to_string()),
     };
 
     // `--to` takes a VERSION (`3`) or a whole edition (`3-150600.4.1`).
@@ -102,10 +98,11 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     if let (Some(to), Some(wanted)) = (request.to, &wanted) {
         match wanted.cmp_rpm(&installed) {
             std::cmp::Ordering::Equal => {
-                return Ok(Outcome {
+                return Ok(PackageChange {
                     package,
                     to: from.clone(),
                     from: from.clone(),
+                    dry_run: request.dry_run,
                     changed: false,
                     command: Vec::new(),
                     zypper_exit_code: None,
@@ -113,12 +110,11 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
                 })
             }
             std::cmp::Ordering::Greater => {
-                return Err(fail(
-                    ErrorKind::VersionNewer,
+                return Err(Error::package(
+                    PackageFailure::VersionNewer(VersionNewer { requested: to.into(), state: state() }),
                     format!(
                     "version {to} is newer than the installed {from}: downgrade only goes back (use zypper to update)"
                 ),
-                    serde_json::json!({ "requested": to }),
                 ))
             }
             std::cmp::Ordering::Less => {}
@@ -127,7 +123,7 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
 
     let available: Vec<Edition> = match zypper::search(&tools, std::slice::from_ref(&package), true) {
         Ok(found) => found.into_iter().filter(|s| s.name == package && !s.is_system()).map(|s| s.edition()).collect(),
-        Err(err) => return Err(refail(err, &fail)),
+        Err(err) => return Err(with_state(err, state)),
     };
     let older = available.iter().filter(|e| e.cmp_rpm(&installed).is_lt());
     let target = match request.to {
@@ -136,26 +132,29 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
             .max_by(|a, b| a.cmp_rpm(b))
             .cloned()
             .ok_or_else(|| {
-                fail(
-                    ErrorKind::VersionNotFound,
+                Error::package(
+                    PackageFailure::VersionNotFound(VersionNotFound {
+                        requested: to.into(),
+                        available: editions(&available),
+                        state: state(),
+                    }),
                     format!("version {to} of {package} is not available in any repository"),
-                    serde_json::json!({ "requested": to, "available": editions(&available) }),
                 )
             })?,
         None => older.max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
-            fail(
-                ErrorKind::NoOlderVersion,
+            Error::package(
+                PackageFailure::NoOlderVersion(NoOlderVersion { available: editions(&available), state: state() }),
                 format!("no version of {package} older than the installed {from} is available"),
-                serde_json::json!({ "available": editions(&available) }),
             )
         })?,
     };
     let to = target.to_string();
     let command = tools.zypper_argv(&[], &["install".to_string(), "--oldpackage".into(), format!("{package}={to}")]);
-    let mut outcome = Outcome {
+    let mut outcome = PackageChange {
         package: package.clone(),
         from: from.clone(),
         to: to.clone(),
+        dry_run: request.dry_run,
         changed: false,
         command: command.clone(),
         zypper_exit_code: None,
@@ -167,43 +166,43 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     if !request.assume_yes {
         let prompt = format!(
             "klp: downgrade {package} from {from} to {to} by running:\n  {}\nProceed? [y/N] ",
-            shell_words(&command)
+            outcome.command_line()
         );
+        let unconfirmed = || Confirmation { to: to.clone(), command: command.clone(), state: state() };
         match confirm.confirm(&prompt) {
             Ok(true) => {}
             Ok(false) => {
-                return Err(fail(
-                    ErrorKind::Declined,
-                    "downgrade declined: nothing was changed".into(),
-                    serde_json::json!({ "to": to, "command": command }),
+                return Err(Error::package(
+                    PackageFailure::Declined(unconfirmed()),
+                    "downgrade declined: nothing was changed",
                 ))
             }
-            Err(NoTerminal) => return Err(fail(
-                ErrorKind::NoTerminal,
-                "downgrade needs confirmation but there is no terminal to ask on: pass -n to proceed without asking"
-                    .into(),
-                serde_json::json!({ "to": to, "command": command }),
+            Err(NoTerminal) => return Err(Error::package(
+                PackageFailure::NoTerminal(unconfirmed()),
+                "downgrade needs confirmation but there is no terminal to ask on: pass -n to proceed without asking",
             )),
         }
     }
 
-    let output = tools.run(&command).map_err(|err| refail(err, &fail))?;
+    let output = tools.run(&command).map_err(|err| with_state(err, state))?;
     outcome.zypper_exit_code = Some(output.code);
     if output.code != 0 {
         // zypper installs through an `rpm` child, which outlives a killed
         // zypper: let its transaction end before reading what is installed.
         wait_for_rpm_transaction(&tools, std::time::Duration::from_secs(60));
-        return Err(refail(zypper::failure(&command, &output), &fail));
+        return Err(with_state(zypper::failure(&command, &output), state));
     }
-    let after = current(&tools, &package).map_err(|err| refail(err, &fail))?.map(|e| e.to_string());
+    let after = current(&tools, &package).map_err(|err| with_state(err, state))?.map(|e| e.to_string());
     if after.as_deref() != Some(to.as_str()) {
-        return Err(fail(
-            ErrorKind::ZypperFailed,
+        let mut details = output.failed(&command);
+        details.to = Some(to.clone());
+        details.state = Some(state());
+        return Err(Error::package(
+            PackageFailure::ZypperFailed(details),
             format!(
                 "zypper exited 0 but {package} is at {} instead of {to}",
                 after.as_deref().unwrap_or("(not installed)")
             ),
-            serde_json::json!({ "to": to, "command": command, "exit_code": 0, "output": output.combined() }),
         ));
     }
     outcome.changed = after.as_deref() != Some(from.as_str());
@@ -211,7 +210,6 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// The installed edition (highest, should several be installed).
 /// One downgrade at a time per system: an exclusive, non-blocking `flock`
 /// on `<root>/run/klp-downgrade.lock`. zypper's own lock only covers its
 /// run, not klp's read-plan-run-verify around it, so without this two
@@ -234,13 +232,18 @@ fn lock_root(root: &std::path::Path, tools: &Tools, package: &str) -> Result<Opt
         Err(_) => return Ok(None),
     }
     let installed = current(tools, package).ok().flatten().map(|e| e.to_string());
-    Err(error(
-        ErrorKind::LockHeld,
+    Err(Error::package(
+        PackageFailure::LockHeld(LockHeld {
+            lock_file: Some(path.display().to_string()),
+            command: None,
+            run: None,
+            state: Some(DowngradeState { package: package.to_string(), from: None, installed }),
+        }),
         format!("another klp downgrade is running on this system (it holds {})", path.display()),
-        serde_json::json!({ "lock_file": path.display().to_string(), "package": package, "installed": installed }),
     ))
 }
 
+/// The installed edition (highest, should several be installed).
 fn current(tools: &Tools, package: &str) -> Result<Option<Edition>> {
     Ok(rpm::installed_editions(tools, package)?.first().map(|p| Edition::parse(&p.edition())))
 }
@@ -271,14 +274,15 @@ fn wait_for_rpm_transaction(tools: &Tools, limit: std::time::Duration) {
     }
 }
 
-/// Adds the re-verified installed version to a package error's details.
-fn refail(err: Error, fail: &dyn Fn(ErrorKind, String, serde_json::Value) -> Error) -> Error {
-    match err {
-        Error::Package { kind, message, details } => {
-            fail(kind, message, details.filter(|d| d.is_object()).unwrap_or_else(|| serde_json::json!({})))
+/// Adds where the downgrade stood (the re-verified installed version) to a
+/// package error's details.
+fn with_state(mut err: Error, state: impl FnOnce() -> DowngradeState) -> Error {
+    if let Error::Package { failure, .. } = &mut err {
+        if let Some(slot) = failure.state_mut() {
+            *slot = Some(state());
         }
-        other => other,
     }
+    err
 }
 
 fn editions(list: &[Edition]) -> Vec<String> {
@@ -286,30 +290,4 @@ fn editions(list: &[Edition]) -> Vec<String> {
     sorted.sort_by(|a, b| a.cmp_rpm(b));
     sorted.dedup();
     sorted.iter().map(Edition::to_string).collect()
-}
-
-/// argv as a person would type it (for display only; it is never run by a shell).
-pub fn shell_words(argv: &[String]) -> String {
-    argv.iter()
-        .map(|arg| {
-            if !arg.is_empty() && arg.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_./=:+,@%".contains(&c)) {
-                arg.clone()
-            } else {
-                format!("'{}'", arg.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_quotes_only_what_needs_it() {
-        let argv: Vec<String> =
-            ["zypper", "--root", "/tmp/a b", "install", "x=1-2"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(shell_words(&argv), "zypper --root '/tmp/a b' install x=1-2");
-    }
 }

@@ -9,7 +9,7 @@ use super::rpm::{self, Installed, Want};
 use super::vercmp::Edition;
 use super::{changelog, lifecycle, naming, zypper, Tools};
 use crate::report::{
-    Expiration, ExpirationSource, FoundBy, Ownership, PackageInfo, UpdateState, UpdateStatus, Warning,
+    Expiration, ExpirationSource, FoundBy, Ownership, PackageInfo, UpdateState, UpdateStatus, Warning, WarningCode,
 };
 use crate::Error;
 use std::path::Path;
@@ -35,7 +35,7 @@ pub fn describe(
     }
     let Some(kernel) = kernel else {
         warnings.push(warning(
-            "kernel_release_unknown",
+            WarningCode::KernelReleaseUnknown,
             "the running kernel release is unreadable: cannot find live patch packages".into(),
             Some("/proc/sys/kernel/osrelease"),
         ));
@@ -50,7 +50,7 @@ pub fn describe(
     };
     let on_disk = naming::module_files(root, kernel);
     if !tools.has_rpm_database() {
-        warnings.push(error_warning(&tools.no_database_error(super::ErrorKind::NoRpmDatabase)));
+        warnings.push(error_warning(&tools.no_database_error()));
         return (infos, warnings);
     }
     let module_files: Vec<Option<String>> =
@@ -254,11 +254,12 @@ fn updates(
     }
 }
 
-fn warning(code: &str, message: String, path: Option<&str>) -> Warning {
-    Warning { code: code.into(), message, path: path.map(str::to_string), count: 1 }
+fn warning(code: WarningCode, message: String, path: Option<&str>) -> Warning {
+    Warning { code, message, path: path.map(str::to_string), count: 1 }
 }
 
-/// A package-layer failure that does not stop `patches`: it becomes a warning.
+/// A package-layer failure that does not stop `patches`: it becomes a
+/// warning under its error code.
 fn error_warning(err: &Error) -> Warning {
-    warning(err.code(), err.to_string(), None)
+    warning(WarningCode::Error(err.error_code()), err.to_string(), None)
 }

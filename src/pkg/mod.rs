@@ -1,51 +1,11 @@
 //! The package layer (rpm, zypper): which package shipped a live patch,
 //! what it fixes, and rolling it back. External programs are always run
 //! with argv lists, never through a shell.
-
-/// Stable error codes of the package layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// No live patch package is installed for the running kernel.
-    NoPackage,
-    /// No version older than the installed one is available.
-    NoOlderVersion,
-    /// The requested version does not exist in any repository.
-    VersionNotFound,
-    /// The requested version is newer than the installed one.
-    VersionNewer,
-    /// Another process holds the package manager's lock.
-    LockHeld,
-    /// zypper failed; its exit code and output are in the details.
-    ZypperFailed,
-    /// rpm failed; its exit code and output are in the details.
-    RpmFailed,
-    /// A needed program (rpm, zypper) is not installed.
-    ToolMissing,
-    /// The user answered "no".
-    Declined,
-    /// Confirmation is needed but there is no terminal, and no `-n`.
-    NoTerminal,
-    /// The system has no rpm database (`patches -v` warning only).
-    NoRpmDatabase,
-}
-
-impl ErrorKind {
-    pub fn code(self) -> &'static str {
-        match self {
-            ErrorKind::NoPackage => "no_package",
-            ErrorKind::NoOlderVersion => "no_older_version",
-            ErrorKind::VersionNotFound => "version_not_found",
-            ErrorKind::VersionNewer => "version_newer",
-            ErrorKind::LockHeld => "lock_held",
-            ErrorKind::ZypperFailed => "zypper_failed",
-            ErrorKind::RpmFailed => "rpm_failed",
-            ErrorKind::ToolMissing => "tool_missing",
-            ErrorKind::Declined => "declined",
-            ErrorKind::NoTerminal => "no_terminal",
-            ErrorKind::NoRpmDatabase => "no_rpm_database",
-        }
-    }
-}
+//!
+//! What reaches the contract is built here as report types
+//! (`report::PackageInfo`, `report::PackageChange`, warnings) and errors as
+//! `error::PackageFailure`, each code with its typed details; rpm's records
+//! and zypper's solvables stay internal.
 
 pub mod changelog;
 pub mod downgrade;
@@ -56,6 +16,7 @@ pub mod rpm;
 pub mod vercmp;
 pub mod zypper;
 
+use crate::error::{CommandFailed, ExitAndOutput, NoRpmDatabase, PackageFailure, ToolMissing};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -117,13 +78,16 @@ impl Tools {
             .any(|dir| std::fs::read_dir(root.join(dir)).is_ok_and(|mut entries| entries.next().is_some()))
     }
 
-    /// The error for a system without an rpm database.
-    pub fn no_database_error(&self, kind: ErrorKind) -> Error {
+    /// The error for a system without an rpm database (`patches -v` makes
+    /// it a warning, `downgrade` fails with it).
+    pub fn no_database_error(&self) -> Error {
         let root = self.root.as_deref().unwrap_or(Path::new("/"));
-        error(
-            kind,
+        Error::package(
+            PackageFailure::NoRpmDatabase(NoRpmDatabase {
+                root: root.display().to_string(),
+                looked_in: RPM_DATABASE_DIRS.iter().map(|dir| dir.to_string()).collect(),
+            }),
             format!("no rpm database under {} (looked in /{})", root.display(), RPM_DATABASE_DIRS.join(", /")),
-            serde_json::json!({ "root": root.display().to_string(), "looked_in": RPM_DATABASE_DIRS }),
         )
     }
 
@@ -157,17 +121,18 @@ impl Tools {
         let output =
             Command::new(&argv[0]).args(&argv[1..]).env("LC_ALL", "C").stdin(Stdio::null()).output().map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::Package {
-                        kind: ErrorKind::ToolMissing,
-                        message: format!("{} is not installed (not found in PATH)", argv[0]),
-                        details: Some(serde_json::json!({ "program": argv[0] })),
-                    }
+                    Error::package(
+                        PackageFailure::ToolMissing(ToolMissing { program: argv[0].clone(), state: None }),
+                        format!("{} is not installed (not found in PATH)", argv[0]),
+                    )
                 } else {
-                    Error::Package {
-                        kind: if argv[0] == "rpm" { ErrorKind::RpmFailed } else { ErrorKind::ZypperFailed },
-                        message: format!("cannot run {}: {e}", argv[0]),
-                        details: Some(serde_json::json!({ "command": argv })),
-                    }
+                    let details = CommandFailed { command: argv.to_vec(), run: None, to: None, state: None };
+                    let failure = if argv[0] == "rpm" {
+                        PackageFailure::RpmFailed(details)
+                    } else {
+                        PackageFailure::ZypperFailed(details)
+                    };
+                    Error::package(failure, format!("cannot run {}: {e}", argv[0]))
                 }
             })?;
         Ok(Output {
@@ -178,9 +143,16 @@ impl Tools {
     }
 }
 
-/// A package-layer error.
-pub fn error(kind: ErrorKind, message: impl Into<String>, details: serde_json::Value) -> Error {
-    Error::Package { kind, message: message.into(), details: Some(details) }
+impl Output {
+    /// The failure details of a program that ran: argv, exit status, output.
+    pub fn failed(&self, argv: &[String]) -> CommandFailed {
+        CommandFailed {
+            command: argv.to_vec(),
+            run: Some(ExitAndOutput { exit_code: self.code, output: self.combined() }),
+            to: None,
+            state: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -79,14 +79,15 @@ pub enum Failure {
 
 impl Failure {
     /// The stable code of this failure, in errors and warnings alike.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode;
         match self {
-            Failure::Gone => "missing_file",
-            Failure::Denied => "permission_denied",
-            Failure::NotRegularFile => "not_regular_file",
-            Failure::TooLarge => "too_large",
-            Failure::Loop => "symlink_loop",
-            Failure::Other => "read_failed",
+            Failure::Gone => ErrorCode::MissingFile,
+            Failure::Denied => ErrorCode::PermissionDenied,
+            Failure::NotRegularFile => ErrorCode::NotRegularFile,
+            Failure::TooLarge => ErrorCode::TooLarge,
+            Failure::Loop => ErrorCode::SymlinkLoop,
+            Failure::Other => ErrorCode::ReadFailed,
         }
     }
 }

@@ -1,5 +1,8 @@
 //! Root-relative readers of the kernel's files.
 //!
+//! Readers return the report types (`report::PatchInfo`, `report::ThreadScan`,
+//! `report::Warning`) directly: see the boundary in `report`.
+//!
 //! Everything klp knows about the kernel comes from files under one root
 //! directory (`--root`, default `/`): `sys/kernel/livepatch`, `proc`. Tests
 //! point the root at fixture trees; a container points it at the host. All
@@ -97,7 +100,7 @@ impl SysRoot {
             Err(e) if e.is_gone() => (None, None),
             Err(e) => {
                 let warning = Warning {
-                    code: e.failure().code().into(),
+                    code: crate::report::WarningCode::Error(e.failure().code()),
                     message: format!("the kernel release is unknown: {}", e.into_error(&self.dir.display(FILE))),
                     path: Some(self.dir.display(FILE).display().to_string()),
                     count: 1,

@@ -15,8 +15,8 @@
 use super::fs::{canonical_id, Dir, Failure, ReadError};
 use super::stack::{self, CulpritIndex};
 use super::{limits, malformed, SysRoot};
-use crate::error::{Error, Result};
-use crate::report::{BlockingThread, Verbose, Warning};
+use crate::error::{Error, ErrorCode, Result};
+use crate::report::{BlockingThread, ThreadScan, Verbose, Warning, WarningCode};
 use std::path::{Path, PathBuf};
 
 pub struct ScanOptions {
@@ -26,15 +26,6 @@ pub struct ScanOptions {
     pub with_stack: bool,
     /// The transitioning patch's functions, for the culprit search.
     pub culprits: CulpritIndex,
-}
-
-#[derive(Debug, Default)]
-pub struct ScanResult {
-    pub scanned: u64,
-    pub unreadable: u64,
-    pub vanished: u64,
-    pub threads: Vec<BlockingThread>,
-    pub warnings: Vec<Warning>,
 }
 
 /// Counts of one kind of trouble, and one example path.
@@ -102,48 +93,43 @@ impl Tallies {
             .map(|(trouble, tally)| {
                 let (code, message) = match trouble {
                     Trouble::PatchState(key) => (
-                        key.failure().code(),
+                        WarningCode::Error(key.failure().code()),
                         format!(
                             "patch_state of some threads could not be read{}; blockers among them are not listed",
                             reason(key.failure())
                         ),
                     ),
                     Trouble::PatchStateMissing => (
-                        "read_failed",
+                        WarningCode::Error(ErrorCode::ReadFailed),
                         "patch_state is missing for some existing threads (is this proc from a kernel without live \
                          patching?); blockers among them are not listed"
                             .to_string(),
                     ),
                     Trouble::Details(key) => (
-                        key.failure().code(),
+                        WarningCode::Error(key.failure().code()),
                         format!(
                             "details (stat, stack, cmdline) of some blocking threads could not be read{}",
                             reason(key.failure())
                         ),
                     ),
                     Trouble::StatMalformed => (
-                        "read_failed",
+                        WarningCode::Error(ErrorCode::ReadFailed),
                         "stat of some blocking threads is not in the kernel's format; their comm and state are unknown"
                             .to_string(),
                     ),
                     Trouble::Truncated => (
-                        "truncated",
+                        WarningCode::Truncated,
                         "the stack or command line of some blocking threads is longer than klp reads; it is cut"
                             .to_string(),
                     ),
                     Trouble::NonCanonical => (
-                        "ignored_entries",
+                        WarningCode::IgnoredEntries,
                         "entries under proc with names that are not canonical pids or tids (leading zeros) \
                          are not tasks the kernel made; ignored"
                             .to_string(),
                     ),
                 };
-                Warning {
-                    code: code.to_string(),
-                    message,
-                    path: tally.example.map(|p| p.display().to_string()),
-                    count: tally.count,
-                }
+                Warning { code, message, path: tally.example.map(|p| p.display().to_string()), count: tally.count }
             })
             .collect()
     }
@@ -167,9 +153,11 @@ fn non_canonical(name: &std::ffi::OsStr) -> bool {
     !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) && canonical_id(name).is_none()
 }
 
-pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
+/// The blocking threads and the counts, with a warning for each kind of
+/// file that could not be read.
+pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<(ThreadScan, Vec<Warning>)> {
     let proc_dir = sys.fs().dir("proc").map_err(|e| e.into_error(&sys.proc_dir()))?;
-    let mut result = ScanResult::default();
+    let mut result = ThreadScan::default();
     let mut tallies = Tallies::default();
 
     let mut pids: Vec<i32> = Vec::new();
@@ -201,7 +189,7 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
         });
         if listed.is_err() {
             // The process exited while its task list was read.
-            result.vanished += 1;
+            result.threads_vanished += 1;
             continue;
         }
         for &tid in &tids {
@@ -210,12 +198,12 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
             write!(name, "{tid}/patch_state").expect("a String takes any write");
             match tasks.read_into(&name, &mut buf) {
                 Ok(len) => {
-                    result.scanned += 1;
+                    result.threads_scanned += 1;
                     let state = parse_patch_state(&tasks.display(&name), &buf[..len])?;
                     if state >= 0 && state as u8 != opts.target {
                         match describe(&tasks, tid, pid, opts, &mut tallies)? {
                             Some(thread) => result.threads.push(thread),
-                            None => result.vanished += 1,
+                            None => result.threads_vanished += 1,
                         }
                     }
                 }
@@ -229,16 +217,15 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
                 Err(e) if e.is_gone() && tasks.exists(tid.to_string()) => {
                     tallies.add(Trouble::PatchStateMissing, &tasks.display(&name))
                 }
-                Err(e) if e.is_gone() => result.vanished += 1,
+                Err(e) if e.is_gone() => result.threads_vanished += 1,
                 Err(e) => tallies.add(Trouble::PatchState(FailureKey::of(e.failure())), &tasks.display(&name)),
             }
         }
     }
 
     result.threads.sort_unstable_by_key(|t| (t.pid, t.tid));
-    result.unreadable = tallies.count(|t| matches!(t, Trouble::PatchState(_) | Trouble::PatchStateMissing));
-    result.warnings = tallies.warnings();
-    Ok(result)
+    result.threads_unreadable = tallies.count(|t| matches!(t, Trouble::PatchState(_) | Trouble::PatchStateMissing));
+    Ok((result, tallies.warnings()))
 }
 
 /// Reads the details of one blocking thread from its own task directory,
@@ -304,7 +291,9 @@ fn describe(
             None
         }
     };
-    let frames = stack_text.as_deref().map(stack::parse_stack);
+    // A sleeping or preempted task always has frames; none means the kernel
+    // showed no stack (the task runs on another CPU): unknown, not "no culprit".
+    let frames = stack_text.as_deref().map(stack::parse_stack).filter(|frames| !frames.is_empty());
     let culprits = frames.as_deref().map(|f| opts.culprits.find(f));
 
     let cmdline = if !opts.with_cmdline {
