@@ -59,6 +59,12 @@ pub enum WarningCode {
     /// A transition is in progress and the kernel log does not say since
     /// when (unreadable: not root with `dmesg_restrict`; or rotated out).
     TransitionAgeUnknown,
+    /// A blocking thread's stack or command line is longer than klp reads:
+    /// what is shown is its beginning.
+    Truncated,
+    /// Entries under proc whose names are not canonical pids or tids
+    /// (`0100`): not tasks the kernel made, ignored.
+    IgnoredEntries,
     /// A failure under its error code.
     #[serde(untagged)]
     Error(crate::error::ErrorCode),

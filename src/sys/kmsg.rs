@@ -86,8 +86,7 @@ impl KernelLog {
 /// the forced transitions.
 pub fn read(sys: &SysRoot, patch: Option<&str>) -> KernelLog {
     let mut log = KernelLog::default();
-    let path = sys.root().join("dev/kmsg");
-    let file = match super::open_log_device(&path) {
+    let file = match super::open_log_device(sys) {
         Ok(file) => file,
         Err(e) => {
             log.error = Some(e);
@@ -220,7 +219,8 @@ fn patch_event(message: &str) -> Option<(&str, &str)> {
 
 /// Seconds since boot (first field of `proc/uptime`); None when unreadable.
 pub fn uptime(sys: &SysRoot) -> Option<f64> {
-    let text = super::read_small(&sys.proc_dir().join("uptime")).ok()?;
+    let contents = sys.fs().read("proc/uptime", 4096).ok()?;
+    let text = String::from_utf8_lossy(&contents.bytes);
     let seconds: f64 = text.split_whitespace().next()?.parse().ok()?;
     (seconds.is_finite() && seconds >= 0.0).then_some(seconds)
 }

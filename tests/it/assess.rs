@@ -141,19 +141,28 @@ fn without_rpm_every_package_fact_is_unknown() {
 fn usage_errors() {
     let tree = Fixture::new().build();
     // assess: UNKNOWN (3), as a monitoring plugin; in JSON mode an error document.
-    for args in [&["assess", "--stuck-after", "soon"][..], &["assess", "--cve", "CVE-24-1"], &["assess", "--bogus"]] {
+    // A refused value is invalid_argument, an unknown flag usage: both UNKNOWN.
+    for (args, code) in [
+        (&["assess", "--stuck-after", "soon"][..], "invalid_argument"),
+        (&["assess", "--cve", "CVE-24-1"], "invalid_argument"),
+        (&["assess", "--bogus"], "usage"),
+    ] {
         let out = klp(args).root(&tree).run();
         assert_eq!(out.code, 3, "{args:?}: {}", out.stderr);
-        assert_eq!(out.parsed()["error"]["code"], "usage");
+        assert_eq!(out.parsed()["error"]["code"], code, "{args:?}");
         assert_eq!(out.parsed()["error"]["exit_code"], 3);
     }
     let out = klp(&["--format", "text", "assess", "--stuck-after", "-1"]).root(&tree).run();
     assert_eq!(out.code, 3);
     // cve: 2, as check.
-    for args in [&["cve"][..], &["cve", "CVE-2024-123"], &["cve", "not-a-cve"]] {
+    for (args, code) in [
+        (&["cve"][..], "usage"),
+        (&["cve", "CVE-2024-123"], "invalid_argument"),
+        (&["cve", "not-a-cve"], "invalid_argument"),
+    ] {
         let out = klp(args).root(&tree).run();
         assert_eq!(out.code, 2, "{args:?}");
-        assert_eq!(out.parsed()["error"]["code"], "usage");
+        assert_eq!(out.parsed()["error"]["code"], code, "{args:?}");
     }
     // A root that does not exist is a failure: 3 for assess, 2 for cve.
     let missing = tree.join("nope");
