@@ -28,8 +28,10 @@ impl JsonSchema for SchemaVersion {
     }
 }
 
-/// Something klp could not fully read; the report is still correct for what
-/// it says, and says through `complete` (where present) that it is partial.
+/// Something klp could not fully read or tell (an unreadable file, rpm
+/// failing, two patches claiming the one transition); the report is still
+/// correct for what it says, and says through `complete` (where present)
+/// that it is partial.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct Warning {
     pub code: WarningCode,

@@ -60,7 +60,7 @@ fn read_patch(parent: &Dir, dir: &Dir, name: &OsStr, with_objects: bool) -> Resu
     let stack_order = optional_attr(dir, "stack_order", parse_stack_order)?;
     let objects = if with_objects { read_objects(dir)? } else { Vec::new() };
     let name = name.to_string_lossy().into_owned();
-    Ok(Some(PatchInfo { name, enabled, transition, replace, stack_order, objects, package: None }))
+    Ok(Some(PatchInfo { name, enabled, transition, replace, stack_order, objects, effect: None, package: None }))
 }
 
 /// An attribute that older kernels lack, parsed; `None` when absent.

