@@ -563,6 +563,12 @@ fn unreadable_cmdline_and_mountinfo_are_said_so_as_non_root() {
     assert!(warning["path"].as_str().unwrap().ends_with("proc/self/mountinfo"), "{warning}");
     let text = run(klp(&["--format", "text", "blocking"]).root(&tree).unprivileged());
     assert_eq!(text.code, 1, "text mode: incomplete is an exit status");
+
+    // A FIFO in its place: no hang, and still "unknown", not "no hidepid".
+    mkfifo(&tree.join("proc/self/mountinfo"));
+    let (_, doc) = run_json(klp(&["blocking"]).root(&tree).unprivileged(), "blocking");
+    assert_eq!(doc["complete"], false, "{doc}");
+    assert!(doc["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "not_regular_file"), "{doc}");
 }
 
 fn with_raw_args(args: &[&OsStr]) -> Command {
