@@ -171,9 +171,9 @@ struct KernelDate {
 fn kernel_estimate(tools: &Tools, kernel: &str, warnings: &mut Vec<Warning>) -> Option<KernelDate> {
     let spec = naming::kernel_package(kernel)?;
     match rpm::query(tools, &[spec], Want::default()) {
-        Ok(found) => found
-            .iter()
-            .find_map(|p| p.build_time.map(|t| KernelDate { package: p.nevra(), date: lifecycle::date_of(t) })),
+        Ok(found) => {
+            found.iter().find_map(|p| Some(KernelDate { package: p.nevra(), date: lifecycle::date_of(p.build_time?)? }))
+        }
         Err(err) => {
             warnings.push(error_warning(&err));
             None

@@ -1,5 +1,5 @@
 use crate::fixture::{scenario, Fixture, Object, Patch};
-use crate::support::klp;
+use crate::support::{assert_result, klp};
 use serde_json::json;
 
 #[test]
@@ -19,10 +19,14 @@ fn names_in_stack_order_with_sysfs_facts() {
         })
     );
     let text = klp(&["--format", "text", "patches"]).root(&tree).run();
-    assert_eq!(
-        text.snapshot(),
-        "exit: 0\n--- stdout\nlivepatch_1_150600_1_1\nlivepatch_9_150600_1_1\nlivepatch_10_150600_2_1\n--- stderr\n"
-    );
+    assert_result!(text, @r"
+        exit: 0
+        --- stdout
+        livepatch_1_150600_1_1
+        livepatch_9_150600_1_1
+        livepatch_10_150600_2_1
+        --- stderr
+    ");
 }
 
 #[test]

@@ -62,7 +62,7 @@ impl Klp {
         let binary = env!("CARGO_BIN_EXE_klp");
         let mut cmd = if self.unprivileged && is_root() {
             let mut c = Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary]);
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(nobody_binary());
             c
         } else {
             Command::new(binary)
@@ -135,14 +135,55 @@ impl Outcome {
         self.parsed()
     }
 
-    /// Exit code, stdout and stderr in one string, temp paths as `[ROOT]`.
+    /// Exit code, stdout and stderr in one string, for [`assert_result`].
     pub fn snapshot(&self) -> String {
-        let text = format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr);
-        match &self.root {
-            Some(root) => text.replace(&root.display().to_string(), "[ROOT]"),
-            None => text,
+        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+
+    /// insta settings that show the temp root as `[ROOT]`.
+    pub fn snapshot_settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        if let Some(root) = &self.root {
+            settings.add_filter(&regex::escape(&root.display().to_string()), "[ROOT]");
+        }
+        settings
+    }
+}
+
+/// Asserts a whole result (exit code, stdout, stderr) against an inline
+/// insta snapshot, with the temp root filtered to `[ROOT]`. `cargo insta
+/// review` (or `INSTA_UPDATE=always`) rewrites the snapshot after an intended
+/// change of the output.
+macro_rules! assert_result {
+    ($outcome:expr, @$snapshot:literal) => {{
+        let outcome = &$outcome;
+        outcome.snapshot_settings().bind(|| insta::assert_snapshot!(outcome.snapshot(), @$snapshot));
+    }};
+}
+pub(crate) use assert_result;
+
+/// A copy of the klp binary that nobody can run: the build's own sits under
+/// the checkout, which may be in a directory only root can enter (a clone
+/// under /root, mode 0700). One copy per test process, in the system temp
+/// directory (where the fixture trees are too), removed when the process exits.
+fn nobody_binary() -> &'static Path {
+    use std::os::unix::fs::PermissionsExt;
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    extern "C" fn remove_copy() {
+        if let Some(dir) = COPY.get().and_then(|binary| binary.parent()) {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
+    COPY.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("klp-nobody-").tempdir().expect("temp dir").keep();
+        // SAFETY: registers a function without arguments that only removes files.
+        unsafe { libc::atexit(remove_copy) };
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let binary = dir.join("klp");
+        std::fs::copy(env!("CARGO_BIN_EXE_klp"), &binary).expect("copy klp");
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        binary
+    })
 }
 
 pub fn is_root() -> bool {
