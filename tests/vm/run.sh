@@ -247,23 +247,30 @@ for kernel in "${kernels[@]}"; do
 
     phase "modules ($abi)"
     mdir=$work/modules-$abi
-    rm -rf "$mdir" && mkdir -p "$mdir"
-    cp tests/vm/modules/*.c tests/vm/modules/*.h tests/vm/modules/Kbuild "$mdir/"
-    # No BTF for the test modules: it needs a pahole matching the kernel's.
-    make_args=(make -s -C "$build_dir" M="$mdir" CONFIG_DEBUG_INFO_BTF_MODULES= modules)
-    if [ -n "$chroot_dir" ]; then
-        # In the chroot, with a /proc of its own (objtool reads it) that
-        # vanishes with the private mount namespace.
-        rm -rf "$chroot_dir/klp-modules" && cp -r "$mdir" "$chroot_dir/klp-modules"
-        make_args=(unshare --fork --pid --mount --mount-proc="$chroot_dir/proc"
-            chroot "$chroot_dir" make -s -C "$build_dir" M=/klp-modules CONFIG_DEBUG_INFO_BTF_MODULES= modules)
+    # Built again only when the sources or the kernel's headers changed.
+    sources_id=$( (cat tests/vm/modules/*; echo "$version") | sha256sum | cut -d' ' -f1)
+    if [ "$(cat "$mdir/.sources" 2>/dev/null)" = "$sources_id" ]; then
+        echo "vm: modules for $abi cached (same sources and headers)"
+    else
+        rm -rf "$mdir" && mkdir -p "$mdir"
+        cp tests/vm/modules/*.c tests/vm/modules/*.h tests/vm/modules/Kbuild "$mdir/"
+        # No BTF for the test modules: it needs a pahole matching the kernel's.
+        make_args=(make -s -C "$build_dir" M="$mdir" CONFIG_DEBUG_INFO_BTF_MODULES= modules)
+        if [ -n "$chroot_dir" ]; then
+            # In the chroot, with a /proc of its own (objtool reads it) that
+            # vanishes with the private mount namespace.
+            rm -rf "$chroot_dir/klp-modules" && cp -r "$mdir" "$chroot_dir/klp-modules"
+            make_args=(unshare --fork --pid --mount --mount-proc="$chroot_dir/proc"
+                chroot "$chroot_dir" make -s -C "$build_dir" M=/klp-modules CONFIG_DEBUG_INFO_BTF_MODULES= modules)
+        fi
+        "${make_args[@]}" >"$mdir/build.log" 2>&1 \
+            || { cat "$mdir/build.log" >&2; die "building the test modules for $abi failed"; }
+        if [ -n "$chroot_dir" ]; then
+            cp "$chroot_dir"/klp-modules/*.ko "$mdir/" && rm -rf "$chroot_dir/klp-modules"
+        fi
+        cat "$mdir/build.log"
+        echo "$sources_id" >"$mdir/.sources"
     fi
-    "${make_args[@]}" >"$mdir/build.log" 2>&1 \
-        || { cat "$mdir/build.log" >&2; die "building the test modules for $abi failed"; }
-    if [ -n "$chroot_dir" ]; then
-        cp "$chroot_dir"/klp-modules/*.ko "$mdir/" && rm -rf "$chroot_dir/klp-modules"
-    fi
-    cat "$mdir/build.log"
 
     phase "initramfs ($abi)"
     root=$work/initramfs-root
