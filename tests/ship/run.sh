@@ -65,7 +65,9 @@ phase "venvs"
 
 # The documented build command, twice: release 1, then a newer build
 # (release 2) of the same version for the upgrade test.
-export CARGO_TARGET_DIR=$work/target KLP_TOOLS_VENV=$ansible_venv
+# The vm suite's target dir: it builds the same static klp (same RUSTFLAGS,
+# target and profile), so a full run compiles it once.
+export CARGO_TARGET_DIR=$KLP_WORK/vm/target KLP_TOOLS_VENV=$ansible_venv
 rm -rf "$work/dist"
 dist/build.sh "$work/dist"
 KLP_RPM_RELEASE=2 KLP_BUILD_ONLY=rpm dist/build.sh "$work/dist"
