@@ -7,6 +7,7 @@
 # Suites: core (cargo tests: unit, fixture-tree integration, schemas),
 # vm (real kernel under qemu), pkg (real rpm and zypper),
 # ansible (real ansible-playbook, ansible-test), salt (real salt-call),
+# hardening (fuzz corpus, properties, races, unprivileged runs, downgrades).
 # ship (the RPM with real zypper and dnf, the install role and state).
 # Each suite's script installs its own needs and keeps its files under
 # tests/.work (ignored by git). Nothing is written elsewhere on the host.

@@ -28,8 +28,10 @@ impl JsonSchema for SchemaVersion {
     }
 }
 
-/// Something klp could not fully read; the report is still correct for what
-/// it says, and says through `complete` (where present) that it is partial.
+/// Something klp could not fully read or tell (an unreadable file, rpm
+/// failing, two patches claiming the one transition); the report is still
+/// correct for what it says, and says through `complete` (where present)
+/// that it is partial.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct Warning {
     pub code: WarningCode,
@@ -54,6 +56,12 @@ pub enum WarningCode {
     SeveralTransitions,
     /// The running kernel release is unreadable.
     KernelReleaseUnknown,
+    /// A blocking thread's stack or command line is longer than klp reads:
+    /// what is shown is its beginning.
+    Truncated,
+    /// Entries under proc whose names are not canonical pids or tids
+    /// (`0100`): not tasks the kernel made, ignored.
+    IgnoredEntries,
     /// A failure under its error code.
     #[serde(untagged)]
     Error(crate::error::ErrorCode),

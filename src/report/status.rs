@@ -47,4 +47,10 @@ pub struct WaitOutcome {
     pub timed_out: bool,
     /// How many times the state was read.
     pub polls: u64,
+    /// True when SIGINT or SIGTERM ended the wait; the state is the last
+    /// one read, and klp exits 128 + the signal number (130, 143).
+    pub interrupted: bool,
+    /// The signal that ended the wait, when `interrupted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
 }

@@ -108,16 +108,24 @@ def fixture_root(tmp_path):
 
 @pytest.fixture
 def unprivileged():
-    """A directory every user can read, and a klp_path that runs the real klp
-    as nobody (setpriv): the module then meets klp's permission handling."""
-    directory = Path(tempfile.mkdtemp(prefix='nonroot-', dir=os.environ['KLP_WORK']))
-    directory.chmod(0o755)
-    wrapper = directory / 'klp-as-nobody'
-    # "$@" hands the arguments over unchanged; nothing is re-parsed.
-    wrapper.write_text('#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups -- %s "$@"\n' % KLP)
-    wrapper.chmod(0o755)
-    yield directory, str(wrapper)
-    shutil.rmtree(directory)
+    """A directory every user can enter, holding a copy of klp, and a
+    klp_path that runs that copy as nobody (setpriv): the module then meets
+    klp's permission handling. In /tmp, not under TMPDIR or KLP_WORK: those
+    are inside the checkout, which may sit in a directory only root can
+    enter (a clone under /root, mode 0700)."""
+    directory = Path(tempfile.mkdtemp(prefix='klp-nonroot-', dir='/tmp'))
+    try:
+        directory.chmod(0o755)
+        klp = directory / 'klp'
+        shutil.copyfile(KLP, klp)
+        klp.chmod(0o755)
+        wrapper = directory / 'klp-as-nobody'
+        # "$@" hands the arguments over unchanged; nothing is re-parsed.
+        wrapper.write_text('#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups -- %s "$@"\n' % klp)
+        wrapper.chmod(0o755)
+        yield directory, str(wrapper)
+    finally:
+        shutil.rmtree(directory)
 
 
 def fixture_vars(root):

@@ -16,6 +16,7 @@ pub struct Fixture {
     patches: Vec<Patch>,
     tasks: Vec<Task>,
     mountinfo: Option<String>,
+    files: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -106,8 +107,17 @@ impl Fixture {
         self
     }
 
+    /// Any other file, at `rel` under the root (module files, lifecycle data).
+    pub fn file(mut self, rel: &str, content: &str) -> Self {
+        self.files.push((rel.into(), content.into()));
+        self
+    }
+
     /// Writes the tree into `root`, which must exist.
     pub fn write_to(&self, root: &Path) {
+        for (rel, content) in &self.files {
+            write(&root.join(rel), content.clone());
+        }
         let proc_dir = root.join("proc");
         mkdir(&proc_dir.join("sys/kernel"));
         if let Some(release) = &self.kernel_release {
@@ -125,6 +135,8 @@ impl Fixture {
             );
             write(&proc_dir.join("self/mountinfo"), mountinfo);
         }
+        // sysfs always has kernel/; only CONFIG_LIVEPATCH adds livepatch/.
+        mkdir(&root.join("sys/kernel"));
         if self.livepatch_supported {
             let lp = root.join("sys/kernel/livepatch");
             mkdir(&lp);
@@ -374,11 +386,31 @@ pub fn scenario(name: &str) -> Option<Fixture> {
             .patch(Patch::new("livepatch_10_150600_2_1").replace(false).stack_order(3).object(vmlinux()))
             .patch(Patch::new("livepatch_9_150600_1_1").replace(false).stack_order(2).object(busy()))
             .patch(Patch::new("livepatch_1_150600_1_1").enabled(false).replace(false).stack_order(1).object(vmlinux())),
+        "demo" => demo_fixture(),
         _ => return None,
     })
 }
 
-pub const SCENARIOS: &[&str] = &["unsupported", "none", "ready", "stuck", "reversed", "several"];
+pub const SCENARIOS: &[&str] = &["unsupported", "none", "ready", "stuck", "reversed", "several", "demo"];
+
+/// The demo system committed under `examples/demo` (README): the stuck
+/// transition on top of an older patch, with the patches' module files and
+/// lifecycle data, which need no rpm to lie there (`patches -v` says that
+/// the owner is unknown without an rpm database, and does not guess).
+fn demo_fixture() -> Fixture {
+    let modules = "lib/modules/6.4.0-150600.23.22-default/livepatch";
+    stuck_fixture(true)
+        .patch(
+            Patch::new("livepatch_1_150600_1_1")
+                .object(Object::new("vmlinux").patched(true).function("cmdline_proc_show", 1)),
+        )
+        .file(&format!("{modules}/livepatch-1-150600_1_1.ko"), "")
+        .file(&format!("{modules}/livepatch-2-150600_2_1.ko"), "")
+        .file(
+            "usr/share/lifecycle/data/kernel-livepatch.lifecycle",
+            "# name, version, end of support\nkernel-livepatch-*-default, *, 2026-06-30\n",
+        )
+}
 
 /// A transition held up by one kernel thread sleeping in a patched function
 /// and one user thread in `D`; `patching` false: a reversed transition.

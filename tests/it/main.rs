@@ -7,6 +7,7 @@ mod support;
 
 mod blocking;
 mod check;
+mod demo;
 mod errors;
 mod generated;
 mod hardening;

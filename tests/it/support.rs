@@ -62,7 +62,7 @@ impl Klp {
         let binary = env!("CARGO_BIN_EXE_klp");
         let mut cmd = if self.unprivileged && is_root() {
             let mut c = Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", binary]);
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(nobody_binary());
             c
         } else {
             Command::new(binary)
@@ -161,6 +161,30 @@ macro_rules! assert_result {
     }};
 }
 pub(crate) use assert_result;
+
+/// A copy of the klp binary that nobody can run: the build's own sits under
+/// the checkout, which may be in a directory only root can enter (a clone
+/// under /root, mode 0700). One copy per test process, in the system temp
+/// directory (where the fixture trees are too), removed when the process exits.
+fn nobody_binary() -> &'static Path {
+    use std::os::unix::fs::PermissionsExt;
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    extern "C" fn remove_copy() {
+        if let Some(dir) = COPY.get().and_then(|binary| binary.parent()) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    COPY.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("klp-nobody-").tempdir().expect("temp dir").keep();
+        // SAFETY: registers a function without arguments that only removes files.
+        unsafe { libc::atexit(remove_copy) };
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let binary = dir.join("klp");
+        std::fs::copy(env!("CARGO_BIN_EXE_klp"), &binary).expect("copy klp");
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        binary
+    })
+}
 
 pub fn is_root() -> bool {
     // SAFETY: geteuid cannot fail.

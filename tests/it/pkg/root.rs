@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub const KERNEL: &str = "6.4.0-150600.23.22-default";
@@ -31,27 +31,16 @@ fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }
 
-/// None (and a notice on stderr, past the test harness's capture) when the
-/// real tools are absent; with KLP_REQUIRE_PKG_TOOLS=1 that is a failure.
-pub fn tools_present() -> bool {
+/// Fails the test, naming what is missing, unless the real tools are on
+/// PATH: a test that needs them is `#[ignore]`d where they may be absent
+/// and run by the suites that install them, never silently skipped.
+fn require_tools() {
     let missing: Vec<&str> = TOOLS.iter().copied().filter(|t| !on_path(t)).collect();
-    if missing.is_empty() {
-        return true;
-    }
     assert!(
-        std::env::var("KLP_REQUIRE_PKG_TOOLS").as_deref() != Ok("1"),
-        "KLP_REQUIRE_PKG_TOOLS=1 but {} missing (tests/pkg/run.sh installs them)",
+        missing.is_empty(),
+        "{} missing: tests/pkg/run.sh and tests/hardening/run.sh install them",
         missing.join(", ")
     );
-    static NOTICE: OnceLock<()> = OnceLock::new();
-    NOTICE.get_or_init(|| {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: package-layer tests need {} (run tests/pkg/run.sh)",
-            missing.join(", ")
-        );
-    });
-    false
 }
 
 /// Where test files go: tests/.work (git-ignored), never elsewhere.
@@ -69,15 +58,27 @@ pub struct PkgRoot {
 }
 
 impl PkgRoot {
-    /// A root from mkroot with these extra arguments; None when skipping.
-    pub fn new(args: &[&str]) -> Option<PkgRoot> {
-        if !tools_present() {
-            return None;
-        }
+    /// A root from mkroot with these extra arguments, under tests/.work.
+    pub fn new(args: &[&str]) -> PkgRoot {
+        PkgRoot::create(args, &work_dir())
+    }
+
+    /// The same in the system temp directory, mode 0755, for tests that
+    /// run klp as nobody: tests/.work is inside the checkout, which may be
+    /// in a directory only root can enter.
+    pub fn new_for_everyone(args: &[&str]) -> PkgRoot {
+        use std::os::unix::fs::PermissionsExt;
+        let pkg = PkgRoot::create(args, &std::env::temp_dir());
+        std::fs::set_permissions(pkg.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        pkg
+    }
+
+    fn create(args: &[&str], parent: &Path) -> PkgRoot {
+        require_tools();
         // The first root builds the shared RPM cache; the others wait for it.
         static CACHE_BUILT: Mutex<bool> = Mutex::new(false);
         let mut built = CACHE_BUILT.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = tempfile::Builder::new().prefix("pkg-").tempdir_in(work_dir()).unwrap();
+        let dir = tempfile::Builder::new().prefix("klp-pkg-").tempdir_in(parent).unwrap();
         let cache = work_dir().join("pkg-rpms");
         let run = || {
             let out = Command::new("python3")
@@ -113,12 +114,12 @@ impl PkgRoot {
             .iter()
             .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
             .collect();
-        Some(PkgRoot {
+        PkgRoot {
             root: PathBuf::from(info["root"].as_str().unwrap()),
             repo: PathBuf::from(info["repo"].as_str().unwrap()),
             env,
             dir,
-        })
+        }
     }
 
     pub fn dir(&self) -> &Path {
