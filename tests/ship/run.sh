@@ -36,9 +36,13 @@ phase "system packages"
 # What must stay untouched on the host: Debian's rpm, zypper and dnf defaults.
 host_paths=("$HOME/.rpmdb" /var/log/zypper.log /run/zypp.pid /usr/lib/sysimage/rpm /var/log/zypp /var/cache/zypp
     /etc/zypp/repos.d /var/lib/rpm /var/lib/dnf /var/cache/dnf /var/log/dnf.log /var/log/dnf.rpm.log
-    /var/log/dnf.librepo.log /var/log/hawkey.log /etc/yum.repos.d /usr/sbin/klp "$HOME/.ansible")
+    /var/log/dnf.librepo.log /var/log/hawkey.log /etc/yum.repos.d /usr/sbin/klp)
 . tests/host-state.sh
 before=$(host_state)
+# Other ansible users on a shared host touch ~/.ansible/tmp: only its
+# appearance is the suite's doing.
+ansible_home_before=$([ -e "$HOME/.ansible" ] && echo present || echo absent)
+real_home=$HOME
 # From here on HOME is scratch (rpm reads ~/.rpmmacros, ansible writes
 # ~/.ansible); cargo and rustup keep their real homes.
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
@@ -65,7 +69,9 @@ phase "venvs"
 
 # The documented build command, twice: release 1, then a newer build
 # (release 2) of the same version for the upgrade test.
-export CARGO_TARGET_DIR=$work/target KLP_TOOLS_VENV=$ansible_venv
+# The vm suite's target dir: it builds the same static klp (same RUSTFLAGS,
+# target and profile), so a full run compiles it once.
+export CARGO_TARGET_DIR=$KLP_WORK/vm/target KLP_TOOLS_VENV=$ansible_venv
 rm -rf "$work/dist"
 dist/build.sh "$work/dist"
 KLP_RPM_RELEASE=2 KLP_BUILD_ONLY=rpm dist/build.sh "$work/dist"
@@ -80,6 +86,10 @@ KLP_DIST="$work/dist" KLP_ANSIBLE_VENV="$ansible_venv" KLP_SALT_VENV="$salt_venv
 phase "tests"
 
 after=$(host_state)
+if [ "$ansible_home_before" = absent ] && [ -e "$real_home/.ansible" ]; then
+    echo "ship: the tests created $real_home/.ansible" >&2
+    exit 1
+fi
 if [ "$before" != "$after" ]; then
     echo "ship: the tests changed files on the host:" >&2
     diff <(echo "$before") <(echo "$after") >&2 || true
