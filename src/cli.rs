@@ -34,9 +34,15 @@ pub struct Cli {
     #[arg(short = 'n', long = "non-interactive", global = true)]
     pub non_interactive: bool,
 
-    /// Output format: one JSON document, or the classic text.
+    /// Output format: one JSON document, the classic text, or (assess only) the
+    /// Prometheus text exposition or monitoring-plugin (Nagios, Icinga) output.
     #[arg(long, value_enum, default_value_t = Format::Json, env = "KLP_FORMAT", global = true)]
     pub format: Format,
+
+    /// Write the document to FILE instead of stdout, atomically (a temporary
+    /// file in the same directory, renamed over FILE), mode 0644.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub output: Option<PathBuf>,
 
     /// Inspect the system mounted at DIR (its sys/kernel/livepatch and proc).
     #[arg(long, value_name = "DIR", default_value = "/", env = "KLP_ROOT", global = true)]
@@ -50,6 +56,26 @@ pub struct Cli {
 pub enum Format {
     Json,
     Text,
+    /// The Prometheus text exposition format (node_exporter's textfile collector).
+    Prometheus,
+    /// Monitoring-plugin output: a status line with perfdata (Nagios, Icinga, checkmk).
+    Nagios,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Text => "text",
+            Format::Prometheus => "prometheus",
+            Format::Nagios => "nagios",
+        }
+    }
+
+    /// Formats made for monitoring engines, rendered from `assess` only.
+    pub fn is_monitoring(self) -> bool {
+        matches!(self, Format::Prometheus | Format::Nagios)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +130,22 @@ version (or --to VERSION): show the package-manager command, ask for confirmatio
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+impl Command {
+    /// The command's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Status => "status",
+            Command::Check(_) => "check",
+            Command::Patches(_) => "patches",
+            Command::Blocking => "blocking",
+            Command::Downgrade(_) => "downgrade",
+            Command::Schema { .. } => "schema",
+            Command::Manpage => "manpage",
+            Command::Completions { .. } => "completions",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -34,6 +34,10 @@ pub enum Error {
     /// Package-layer failures (rpm, zypper); `code` is one of the stable
     /// `pkg::ErrorKind` strings.
     Package { kind: crate::pkg::ErrorKind, message: String, details: Option<serde_json::Value> },
+    /// `--output FILE` could not be written; FILE is left as it was.
+    Output { path: PathBuf, source: io::Error },
+    /// `--format` names a format this command has no rendering for.
+    FormatUnsupported { format: &'static str, command: &'static str, supported_by: &'static [&'static str] },
 }
 
 impl Error {
@@ -53,6 +57,8 @@ impl Error {
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::NotImplemented { .. } => "not_implemented",
             Error::Package { kind, .. } => kind.code(),
+            Error::Output { .. } => "output_failed",
+            Error::FormatUnsupported { .. } => "format_unsupported",
         }
     }
 
@@ -60,7 +66,7 @@ impl Error {
     /// [`EXIT_USAGE`] ("could not determine"), see `main.rs`.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. } | Error::InvalidArgument { .. } => EXIT_USAGE,
+            Error::Usage { .. } | Error::InvalidArgument { .. } | Error::FormatUnsupported { .. } => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
     }
@@ -71,7 +77,8 @@ impl Error {
             Error::RootNotFound { path }
             | Error::Read { path, .. }
             | Error::MalformedValue { path, .. }
-            | Error::MissingFile { path } => Some(path),
+            | Error::MissingFile { path }
+            | Error::Output { path, .. } => Some(path),
             _ => None,
         }
     }
@@ -82,7 +89,7 @@ impl Error {
             Error::MalformedValue { content, expected, .. } => {
                 Some(serde_json::json!({ "content": content, "expected": expected }))
             }
-            Error::Read { source, .. } => Some(serde_json::json!({
+            Error::Read { source, .. } | Error::Output { source, .. } => Some(serde_json::json!({
                 "os_error": source.raw_os_error(),
             })),
             Error::Package { details, .. } => details.clone(),
@@ -115,6 +122,12 @@ impl fmt::Display for Error {
             Error::InvalidArgument { message } => write!(f, "{message}"),
             Error::NotImplemented { what } => write!(f, "{what} is not implemented yet"),
             Error::Package { message, .. } => write!(f, "{message}"),
+            Error::Output { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+            Error::FormatUnsupported { format, command, supported_by } => write!(
+                f,
+                "--format {format} is not available for `{command}` (supported by: {})",
+                supported_by.join(", ")
+            ),
         }
     }
 }

@@ -2,13 +2,16 @@
 //!
 //! Stdout gets exactly one document: the report (JSON or text) or, in JSON
 //! mode, the error document. Human-readable errors and warnings go to stderr.
-//! A closed stdout (`klp ... | head`) ends the program quietly.
+//! A closed stdout (`klp ... | head`) ends the program quietly. With
+//! `--output FILE` the document goes to FILE instead (atomically, see
+//! `klp::render::output`) and stdout stays empty.
 
 use clap::Parser;
 use klp::cli::{Cli, Command, Format};
 use klp::error::{Error, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 use klp::report::{ErrorDocument, Report, State, Warning};
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -16,6 +19,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
+    if let Err(err) = klp::render::check_format(&cli.command, cli.format) {
+        // Nothing on stdout: the caller asked for a format we cannot give.
+        let _ = writeln!(std::io::stderr(), "klp: error: {err}");
+        return ExitCode::from(err.exit_code());
+    }
+    let output = cli.output.as_deref();
     let format = match cli.command {
         // Schemas, man page and completions have one form only.
         Command::Schema { .. } | Command::Manpage | Command::Completions { .. } => Format::Text,
@@ -30,14 +39,15 @@ fn main() -> ExitCode {
                     print_warnings(report.warnings());
                     klp::render::render(&report)
                 }
+                Format::Prometheus | Format::Nagios => unreachable!("refused by check_format"),
             };
             let code = exit_code(&report, format);
-            finish(&body, code)
+            deliver(&body, code, format, output)
         }
         Err(err) => {
             // For `check`, every failure means "could not determine".
             let code = if is_check { EXIT_USAGE } else { err.exit_code() };
-            report_error(&err, format, code)
+            report_error(&err, format, code, output)
         }
     }
 }
@@ -69,15 +79,26 @@ fn json_document(report: &Report) -> String {
     json
 }
 
-fn report_error(err: &Error, format: Format, code: u8) -> ExitCode {
+fn report_error(err: &Error, format: Format, code: u8, output: Option<&Path>) -> ExitCode {
     let _ = writeln!(std::io::stderr(), "klp: error: {err}");
     match format {
         Format::Json => {
             let mut json = serde_json::to_string(&ErrorDocument::new(err, code)).expect("serializable");
             json.push('\n');
-            finish(&json, code)
+            deliver(&json, code, format, output)
         }
-        Format::Text => ExitCode::from(code),
+        Format::Text | Format::Prometheus | Format::Nagios => ExitCode::from(code),
+    }
+}
+
+/// The document to `--output FILE` when given, else to stdout. A file that
+/// cannot be written is an error of its own (`output_failed`), reported on
+/// stderr and, in JSON mode, as the error document on stdout.
+fn deliver(body: &str, code: u8, format: Format, output: Option<&Path>) -> ExitCode {
+    let Some(path) = output else { return finish(body, code) };
+    match klp::render::output::write_atomic(path, body.as_bytes()) {
+        Ok(()) => ExitCode::from(code),
+        Err(err) => report_error(&err, format, err.exit_code(), None),
     }
 }
 

@@ -10,6 +10,7 @@ mod check;
 mod errors;
 mod generated;
 mod hardening;
+mod output;
 mod patches;
 mod pkg;
 mod status;
