@@ -18,6 +18,7 @@ pub fn render() -> String {
     let mut text = String::from_utf8(out).expect("clap_mangen writes UTF-8");
     text.push_str(&commands_section(&command));
     text.push_str(&escape_block("EXIT STATUS", EXIT_STATUS_HELP));
+    text.push_str(&metrics_section());
     text.push_str(EXTRA_SECTIONS);
     text.push_str(&format!(".SH VERSION\nv{}\n", env!("CARGO_PKG_VERSION")));
     text
@@ -81,14 +82,38 @@ fn commands_section(command: &clap::Command) -> String {
                 roff_escape(&help)
             ));
         }
+        // `assess` carries its rules here, as in its --help.
+        if let Some(after) = sub.get_after_long_help() {
+            out.push_str(&format!(".RS\n.nf\n{}\n.fi\n.RE\n", roff_escape(&after.to_string())));
+        }
     }
+    out
+}
+
+/// The metrics of `klp assess --format prometheus`, from their one list.
+fn metrics_section() -> String {
+    let mut out = String::from(
+        ".SH METRICS\n\\fBklp assess \\-\\-format prometheus\\fR writes these gauges (Prometheus text exposition, \
+         with HELP and TYPE lines; absent series are facts klp could not tell):\n",
+    );
+    for (name, labels, help) in crate::render::prometheus::METRICS {
+        let labels = if labels.is_empty() { String::new() } else { format!(" {{{}}}", roff_escape(labels)) };
+        out.push_str(&format!(".TP\n\\fB{name}\\fR{labels}\n{}\n", roff_escape(help)));
+    }
+    out.push_str(
+        ".PP\n\\fBklp assess \\-\\-format nagios\\fR prints the monitoring\\-plugin output: a first line \
+         \\fBKLP OK|WARNING|CRITICAL|UNKNOWN \\- \\fR\\fIfindings\\fR \\fB|\\fR \\fIperfdata\\fR \
+         (transition_age in seconds with 0 and \\-\\-stuck\\-after as thresholds, blocking_threads, \
+         support_days_left with the \\-\\-expiry\\-warning and \\-\\-expiry\\-critical ranges, \
+         patches_loaded; U when unknown), then one line per finding; the exit status is the verdict's.\n",
+    );
     out
 }
 
 const EXTRA_SECTIONS: &str = r#".SH ENVIRONMENT
 .TP
 \fBKLP_FORMAT\fR
-Default for \fB\-\-format\fR (\fBjson\fR or \fBtext\fR).
+Default for \fB\-\-format\fR (\fBjson\fR, \fBtext\fR, or for \fBassess\fR \fBprometheus\fR or \fBnagios\fR).
 .TP
 \fBKLP_ROOT\fR
 Default for \fB\-\-root\fR.
@@ -102,6 +127,12 @@ Per-thread state during a transition (\-1 none, 0 unpatched, 1 patched); readabl
 .TP
 \fI/proc/sys/kernel/tainted\fR
 Bit 15 (K) is set once a live patch has been loaded.
+.TP
+\fI/dev/kmsg\fR, \fI/proc/uptime\fR
+The kernel log: when the transition in progress started (its latest \fBstarting ... transition\fR record against the uptime), and whether a transition was forced. Root only when \fBkernel.dmesg_restrict\fR is 1; then the age is unknown (null) with a warning.
+.TP
+\fI/boot/vmlinuz\fR
+Its target names the kernel that boots next (else the highest installed version of the running flavour).
 .SH CAVEATS
 A task must cross the boundary between kernel and user space, or be found with no function being patched on its stack, to switch to the patched code. Tasks that are executing in the kernel when a patch is loaded therefore hold the transition until they leave it, which usually happens when their wait ends or times out. Tasks that never touch the patched functions are not waited for.
 .PP

@@ -6,7 +6,8 @@
 #
 # Suites: core (cargo tests: unit, fixture-tree integration, schemas),
 # vm (real kernel under qemu), pkg (real rpm and zypper),
-# ansible (real ansible-playbook, ansible-test), salt (real salt-call).
+# ansible (real ansible-playbook, ansible-test), salt (real salt-call),
+# hardening, monitoring (real promtool, node_exporter, Icinga 2).
 # Each suite's script installs its own needs and keeps its files under
 # tests/.work (ignored by git). Nothing is written elsewhere on the host.
 set -euo pipefail
@@ -15,7 +16,7 @@ export KLP_REPO="$PWD"
 export KLP_WORK="$PWD/tests/.work"
 mkdir -p "$KLP_WORK"
 
-all_suites=(core vm pkg ansible salt hardening)
+all_suites=(core vm pkg ansible salt hardening monitoring)
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=("${all_suites[@]}")
 

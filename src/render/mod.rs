@@ -13,13 +13,16 @@
 //! ([`check_format`]), so a monitoring engine never receives some other
 //! document. `output` writes a document to `--output FILE` atomically.
 
+pub mod nagios;
 pub mod output;
+pub mod prometheus;
 mod text;
 
 pub use text::render;
 
 use crate::cli::{Command, Format};
 use crate::error::Error;
+use crate::report::Report;
 
 /// The commands that render the monitoring formats.
 pub const MONITORING_COMMANDS: &[&str] = &["assess"];
@@ -35,4 +38,23 @@ pub fn check_format(command: &Command, format: Format) -> Result<(), Error> {
         });
     }
     Ok(())
+}
+
+/// A monitoring format of a report that [`check_format`] let through.
+pub fn render_monitoring(report: &Report, format: Format) -> String {
+    match (report, format) {
+        (Report::Assess(assess), Format::Prometheus) => prometheus::render(assess),
+        (Report::Assess(assess), Format::Nagios) => nagios::render(assess),
+        _ => unreachable!("check_format lets monitoring formats through for assess only"),
+    }
+}
+
+/// A monitoring format's document for a failure: the engine still learns
+/// that klp could not assess. None for the other formats.
+pub fn render_monitoring_error(err: &Error, format: Format) -> Option<String> {
+    match format {
+        Format::Prometheus => Some(prometheus::render_error(err)),
+        Format::Nagios => Some(nagios::render_error(err)),
+        Format::Json | Format::Text => None,
+    }
 }

@@ -5,11 +5,13 @@
 mod fixture;
 mod support;
 
+mod assess;
 mod blocking;
 mod check;
 mod errors;
 mod generated;
 mod hardening;
+mod monitoring;
 mod output;
 mod patches;
 mod pkg;

@@ -86,9 +86,15 @@ fn monitoring_formats_are_refused_by_every_other_command_before_it_runs() {
     let file_arg = file.to_str().unwrap();
     let others: Vec<&[&str]> = COMMANDS
         .iter()
-        .filter(|c| !["assess"].contains(c))
+        .filter(|c| !["assess", "cve"].contains(c))
         .map(std::slice::from_ref)
-        .chain([&["schema", "status"][..], &["manpage"], &["completions", "bash"], &["-n", "downgrade"]])
+        .chain([
+            &["cve", "CVE-2024-50115"][..],
+            &["schema", "status"],
+            &["manpage"],
+            &["completions", "bash"],
+            &["-n", "downgrade"],
+        ])
         .collect();
     for format in ["prometheus", "nagios"] {
         for args in &others {
