@@ -9,7 +9,7 @@
 # any of those daemons runs afterwards. Then tests/monitoring/engines.py
 # runs its own node_exporter and Icinga 2 on free loopback ports with their
 # own config and state under $KLP_WORK/monitoring, ended by pid.
-# Extra arguments go to engines.py (e.g. --keep to keep the work dir).
+# Extra arguments go to engines.py.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
