@@ -101,17 +101,10 @@ fn perfdata(report: &AssessReport) -> String {
     )
 }
 
-/// One line of plain text: no control characters, no perfdata separator.
+/// One line of plain text: control characters escaped (as in text mode),
+/// no perfdata separator.
 fn clean(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '|' => out.push('/'),
-            c if c.is_control() => out.extend(c.escape_default()),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::render::text::printable(text).replace('|', "/")
 }
 
 #[cfg(test)]

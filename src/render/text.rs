@@ -213,7 +213,7 @@ fn render_blocking(out: &mut String, report: &BlockingReport) {
 /// Any process chooses its own command line and comm: control characters
 /// (a newline would forge a line, and with it a PID, in the one-thread-a-line
 /// format; escape sequences would drive the terminal) are shown escaped.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     let mut shown = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {

@@ -143,6 +143,9 @@ class RpmRoot:
         if out.returncode != 0:
             raise SystemExit(f"mkroot failed: {out.stdout}{out.stderr}")
         info = json.loads(out.stdout)
+        # For tests/monitoring/bench.py --env-json.
+        with open(os.path.join(work, "rpmroot.json"), "w") as f:
+            f.write(out.stdout)
         self.root = info["root"]
         self.patch = "livepatch_3_150600_4_1"
         self.package = f"{info['package']}-{info['installed']}.x86_64"
