@@ -40,9 +40,15 @@ pub struct Cli {
     #[arg(short = 'n', long = "non-interactive", global = true)]
     pub non_interactive: bool,
 
-    /// Output format: one JSON document, or the classic text.
+    /// Output format: one JSON document, the classic text, or (assess only) the
+    /// Prometheus text exposition or monitoring-plugin (Nagios, Icinga) output.
     #[arg(long, value_enum, default_value_t = Format::Json, env = "KLP_FORMAT", global = true)]
     pub format: Format,
+
+    /// Write the document to FILE instead of stdout, atomically (a temporary
+    /// file in the same directory, renamed over FILE), mode 0644.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub output: Option<PathBuf>,
 
     /// Inspect the system mounted at DIR (its sys/kernel/livepatch and proc).
     #[arg(long, value_name = "DIR", default_value = "/", env = "KLP_ROOT", global = true)]
@@ -56,6 +62,26 @@ pub struct Cli {
 pub enum Format {
     Json,
     Text,
+    /// The Prometheus text exposition format (node_exporter's textfile collector).
+    Prometheus,
+    /// Monitoring-plugin output: a status line with perfdata (Nagios, Icinga, checkmk).
+    Nagios,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Text => "text",
+            Format::Prometheus => "prometheus",
+            Format::Nagios => "nagios",
+        }
+    }
+
+    /// Formats made for monitoring engines, rendered from `assess` only.
+    pub fn is_monitoring(self) -> bool {
+        matches!(self, Format::Prometheus | Format::Nagios)
+    }
 }
 
 /// The commands: those that look at a system and hand back a report, and
@@ -128,6 +154,33 @@ version (or --to VERSION): show the package-manager command, ask for confirmatio
     /// Is each CVE fixed on the running system, by the kernel or a live patch?
     #[command(long_about = CVE_HELP)]
     Cve(CveArgs),
+}
+
+impl Command {
+    /// The command's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Report(command) => command.name(),
+            Command::Schema { .. } => "schema",
+            Command::Manpage => "manpage",
+            Command::Completions { .. } => "completions",
+        }
+    }
+}
+
+impl ReportCommand {
+    /// The command's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReportCommand::Status => "status",
+            ReportCommand::Check(_) => "check",
+            ReportCommand::Patches(_) => "patches",
+            ReportCommand::Blocking => "blocking",
+            ReportCommand::Assess(_) => "assess",
+            ReportCommand::Cve(_) => "cve",
+            ReportCommand::Downgrade(_) => "downgrade",
+        }
+    }
 }
 
 /// The documents klp prints, each with its schema under `schemas/<name>.json`:

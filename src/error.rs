@@ -51,6 +51,10 @@ pub enum Error {
     /// Package-layer failures (rpm, zypper), each with its typed details
     /// (boxed: they are large, and errors travel in every `Result`).
     Package { message: String, failure: Box<PackageFailure> },
+    /// `--output FILE` could not be written; FILE is left as it was.
+    Output { path: PathBuf, source: io::Error },
+    /// `--format` names a format this command has no rendering for.
+    FormatUnsupported { format: &'static str, command: &'static str, supported_by: &'static [&'static str] },
 }
 
 /// The stable error codes (`error.code`); a failure that does not stop a
@@ -105,6 +109,10 @@ pub enum ErrorCode {
     Declined,
     /// Confirmation is needed but there is no terminal, and no `-n`.
     NoTerminal,
+    /// `--output FILE` could not be written; FILE is left as it was.
+    OutputFailed,
+    /// `--format` names a format this command has no rendering for.
+    FormatUnsupported,
 }
 
 impl ErrorCode {
@@ -133,6 +141,8 @@ impl ErrorCode {
             ErrorCode::ToolMissing => "tool_missing",
             ErrorCode::Declined => "declined",
             ErrorCode::NoTerminal => "no_terminal",
+            ErrorCode::OutputFailed => "output_failed",
+            ErrorCode::FormatUnsupported => "format_unsupported",
         }
     }
 }
@@ -168,6 +178,8 @@ pub enum Problem {
     SymlinkLoop(OsError),
     SysfsMissing(()),
     InvalidArgument(()),
+    OutputFailed(OsError),
+    FormatUnsupported(UnsupportedFormat),
     #[serde(untagged)]
     Package(PackageFailure),
 }
@@ -188,6 +200,17 @@ pub struct NotRegular {
     /// The OS error number, when the kernel reported it (EISDIR).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub os_error: Option<i32>,
+}
+
+/// Details of `format_unsupported`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct UnsupportedFormat {
+    /// The format asked for.
+    pub format: &'static str,
+    /// The command that has no rendering in it.
+    pub command: &'static str,
+    /// The commands that do.
+    pub supported_by: &'static [&'static str],
 }
 
 /// Details of `too_large`.
@@ -413,6 +436,8 @@ impl Error {
             Error::MissingFile { .. } => ErrorCode::MissingFile,
             Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             Error::Package { failure, .. } => failure.code(),
+            Error::Output { .. } => ErrorCode::OutputFailed,
+            Error::FormatUnsupported { .. } => ErrorCode::FormatUnsupported,
         }
     }
 
@@ -420,7 +445,7 @@ impl Error {
     /// [`EXIT_USAGE`] ("could not determine"), see `main.rs`.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. } | Error::InvalidArgument { .. } => EXIT_USAGE,
+            Error::Usage { .. } | Error::InvalidArgument { .. } | Error::FormatUnsupported { .. } => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
     }
@@ -434,7 +459,8 @@ impl Error {
             | Error::MissingFile { path }
             | Error::NotRegularFile { path, .. }
             | Error::TooLarge { path, .. }
-            | Error::SysfsMissing { path } => Some(path),
+            | Error::SysfsMissing { path }
+            | Error::Output { path, .. } => Some(path),
             _ => None,
         }
     }
@@ -466,6 +492,10 @@ impl Error {
             Error::MissingFile { .. } => Problem::MissingFile(()),
             Error::InvalidArgument { .. } => Problem::InvalidArgument(()),
             Error::Package { failure, .. } => Problem::Package((**failure).clone()),
+            Error::Output { source, .. } => Problem::OutputFailed(OsError { os_error: source.raw_os_error() }),
+            Error::FormatUnsupported { format, command, supported_by } => {
+                Problem::FormatUnsupported(UnsupportedFormat { format, command, supported_by })
+            }
         }
     }
 }
@@ -504,6 +534,12 @@ impl fmt::Display for Error {
             ),
             Error::InvalidArgument { message } => write!(f, "{message}"),
             Error::Package { message, .. } => write!(f, "{message}"),
+            Error::Output { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+            Error::FormatUnsupported { format, command, supported_by } => write!(
+                f,
+                "--format {format} is not available for `{command}` (supported by: {})",
+                supported_by.join(", ")
+            ),
         }
     }
 }

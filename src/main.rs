@@ -4,12 +4,15 @@
 //! mode, the error document. Human-readable errors and warnings go to stderr.
 //! A closed stdout (`klp ... | head`) ends the program quietly. argv is read
 //! as `OsString`s: a non-UTF-8 argument is a usage error, never a panic.
+//! With `--output FILE` the document goes to FILE instead (atomically, see
+//! `klp::render::output`) and stdout stays empty.
 
 use clap::Parser;
 use klp::cli::{Cli, Command, Format, ReportCommand};
 use klp::error::{Error, EXIT_FAILURE, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE};
 use klp::report::{ErrorDocument, Report, State, Warning};
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -17,6 +20,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
+    if let Err(err) = klp::render::check_format(&cli.command, cli.format) {
+        // Nothing on stdout: the caller asked for a format we cannot give.
+        let _ = writeln!(std::io::stderr(), "klp: error: {err}");
+        return ExitCode::from(err.exit_code());
+    }
+    let output = cli.output.as_deref();
     // Schemas, man page and completions have one form only and look at no system.
     match &cli.command {
         Command::Report(command) => run_report(&cli, command),
@@ -24,15 +33,18 @@ fn main() -> ExitCode {
             let mut json =
                 serde_json::to_string_pretty(&klp::report::schema_of(*document).to_value()).expect("serializable");
             json.push('\n');
-            finish(&json, EXIT_OK, false)
+            deliver(&json, EXIT_OK, Format::Text, output, false)
         }
-        Command::Manpage => finish(&klp::manpage::render(), EXIT_OK, false),
-        Command::Completions { shell } => finish(&klp::manpage::completions(*shell), EXIT_OK, false),
+        Command::Manpage => deliver(&klp::manpage::render(), EXIT_OK, Format::Text, output, false),
+        Command::Completions { shell } => {
+            deliver(&klp::manpage::completions(*shell), EXIT_OK, Format::Text, output, false)
+        }
     }
 }
 
 fn run_report(cli: &Cli, command: &ReportCommand) -> ExitCode {
     let is_check = matches!(command, ReportCommand::Check(_));
+    let output = cli.output.as_deref();
     match klp::cmd::run(cli, command) {
         Ok(report) => {
             let body = match cli.format {
@@ -41,8 +53,10 @@ fn run_report(cli: &Cli, command: &ReportCommand) -> ExitCode {
                     print_warnings(report.warnings());
                     klp::render::render(&report)
                 }
+                // Warnings are findings there; a plugin's stderr may be merged into its output.
+                Format::Prometheus | Format::Nagios => klp::render::render_monitoring(&report, cli.format),
             };
-            finish(&body, exit_code(&report, cli.format), is_check)
+            deliver(&body, exit_code(&report, cli.format), cli.format, output, is_check)
         }
         Err(err) => {
             let code = match command {
@@ -52,7 +66,7 @@ fn run_report(cli: &Cli, command: &ReportCommand) -> ExitCode {
                 ReportCommand::Assess(_) => EXIT_UNKNOWN,
                 _ => err.exit_code(),
             };
-            report_error(&err, cli.format, code, is_check)
+            report_error(&err, cli.format, code, output, is_check)
         }
     }
 }
@@ -100,15 +114,33 @@ fn json_document(report: &Report) -> String {
     json
 }
 
-fn report_error(err: &Error, format: Format, code: u8, is_check: bool) -> ExitCode {
+fn report_error(err: &Error, format: Format, code: u8, output: Option<&Path>, is_check: bool) -> ExitCode {
     let _ = writeln!(std::io::stderr(), "klp: error: {err}");
     match format {
         Format::Json => {
             let mut json = serde_json::to_string(&ErrorDocument::new(err, code)).expect("serializable");
             json.push('\n');
-            finish(&json, code, is_check)
+            deliver(&json, code, format, output, is_check)
+        }
+        Format::Prometheus | Format::Nagios => {
+            let body = klp::render::render_monitoring_error(err, format).expect("a monitoring format");
+            deliver(&body, code, format, output, is_check)
         }
         Format::Text => ExitCode::from(code),
+    }
+}
+
+/// The document to `--output FILE` when given, else to stdout. A file that
+/// cannot be written is an error of its own (`output_failed`), reported on
+/// stderr and, in JSON mode, as the error document on stdout.
+fn deliver(body: &str, code: u8, format: Format, output: Option<&Path>, is_check: bool) -> ExitCode {
+    let Some(path) = output else { return finish(body, code, is_check) };
+    match klp::render::output::write_atomic(path, body.as_bytes()) {
+        Ok(()) => ExitCode::from(code),
+        Err(err) => {
+            let code = if is_check { EXIT_USAGE } else { err.exit_code() };
+            report_error(&err, format, code, None, is_check)
+        }
     }
 }
 
@@ -123,9 +155,6 @@ fn usage_error(err: clap::Error) -> ExitCode {
     let _ = write!(std::io::stderr(), "{rendered}");
     // `assess` is a monitoring plugin even when its arguments are wrong.
     let code = if requested_command().as_deref() == Some("assess") { EXIT_UNKNOWN } else { EXIT_USAGE };
-    if requested_format() == Format::Text {
-        return ExitCode::from(code);
-    }
     let first_line = rendered.lines().next().unwrap_or("usage error");
     let message = first_line.strip_prefix("error: ").unwrap_or(first_line).to_string();
     // A value our parsers refused (out of range, not a number) is an
@@ -134,6 +163,13 @@ fn usage_error(err: clap::Error) -> ExitCode {
         ErrorKind::ValueValidation => Error::InvalidArgument { message },
         _ => Error::Usage { message },
     };
+    let format = requested_format();
+    if let Some(body) = klp::render::render_monitoring_error(&error, format) {
+        return finish(&body, code, false);
+    }
+    if format == Format::Text {
+        return ExitCode::from(code);
+    }
     let doc = ErrorDocument::new(&error, code);
     let mut json = serde_json::to_string(&doc).expect("serializable");
     json.push('\n');
@@ -145,7 +181,7 @@ fn usage_error(err: clap::Error) -> ExitCode {
 fn requested_command() -> Option<String> {
     let mut args = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned());
     while let Some(arg) = args.next() {
-        if arg == "--format" || arg == "--root" {
+        if arg == "--format" || arg == "--root" || arg == "--output" {
             args.next();
         } else if !arg.starts_with('-') {
             return Some(arg);
@@ -169,6 +205,8 @@ fn requested_format() -> Format {
     }
     match chosen.as_deref() {
         Some("text") => Format::Text,
+        Some("prometheus") => Format::Prometheus,
+        Some("nagios") => Format::Nagios,
         _ => Format::Json,
     }
 }

@@ -18,6 +18,7 @@ pub fn render() -> String {
     let mut text = String::from_utf8(out).expect("clap_mangen writes UTF-8");
     text.push_str(&commands_section(&command));
     text.push_str(&escape_block("EXIT STATUS", EXIT_STATUS_HELP));
+    text.push_str(&metrics_section());
     text.push_str(EXTRA_SECTIONS);
     text.push_str(&format!(".SH VERSION\nv{}\n", env!("CARGO_PKG_VERSION")));
     text
@@ -89,10 +90,30 @@ fn commands_section(command: &clap::Command) -> String {
     out
 }
 
+/// The metrics of `klp assess --format prometheus`, from their one list.
+fn metrics_section() -> String {
+    let mut out = String::from(
+        ".SH METRICS\n\\fBklp assess \\-\\-format prometheus\\fR writes these gauges (Prometheus text exposition, \
+         with HELP and TYPE lines; absent series are facts klp could not tell):\n",
+    );
+    for (name, labels, help) in crate::render::prometheus::METRICS {
+        let labels = if labels.is_empty() { String::new() } else { format!(" {{{}}}", roff_escape(labels)) };
+        out.push_str(&format!(".TP\n\\fB{name}\\fR{labels}\n{}\n", roff_escape(help)));
+    }
+    out.push_str(
+        ".PP\n\\fBklp assess \\-\\-format nagios\\fR prints the monitoring\\-plugin output: a first line \
+         \\fBKLP OK|WARNING|CRITICAL|UNKNOWN \\- \\fR\\fIfindings\\fR \\fB|\\fR \\fIperfdata\\fR \
+         (transition_age in seconds with 0 and \\-\\-stuck\\-after as thresholds, blocking_threads, \
+         support_days_left with the \\-\\-expiry\\-warning and \\-\\-expiry\\-critical ranges, \
+         patches_loaded; U when unknown), then one line per finding; the exit status is the verdict's.\n",
+    );
+    out
+}
+
 const EXTRA_SECTIONS: &str = r#".SH ENVIRONMENT
 .TP
 \fBKLP_FORMAT\fR
-Default for \fB\-\-format\fR (\fBjson\fR or \fBtext\fR).
+Default for \fB\-\-format\fR (\fBjson\fR, \fBtext\fR, or for \fBassess\fR \fBprometheus\fR or \fBnagios\fR).
 .TP
 \fBKLP_ROOT\fR
 Default for \fB\-\-root\fR.

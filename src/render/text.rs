@@ -242,7 +242,7 @@ fn render_blocking(out: &mut String, report: &BlockingReport) {
 /// newline would forge a line, and with it a PID or a patch, in the
 /// one-item-a-line formats; escape sequences would drive the terminal) are
 /// shown escaped. Every name from outside goes through here.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     let mut shown = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {

@@ -12,6 +12,8 @@ mod demo;
 mod errors;
 mod generated;
 mod hardening;
+mod monitoring;
+mod output;
 mod patches;
 mod pkg;
 mod status;

@@ -95,9 +95,10 @@ impl Klp {
     }
 
     fn is_json(&self) -> bool {
-        let text_env = self.env.iter().any(|(k, v)| k == "KLP_FORMAT" && v == "text");
-        let text_arg = self.args.windows(2).any(|w| w[0] == "--format" && w[1] == "text")
-            || self.args.iter().any(|a| a == "--format=text");
+        // Any format but json: text, prometheus, nagios.
+        let text_env = self.env.iter().any(|(k, v)| k == "KLP_FORMAT" && v != "json");
+        let text_arg = self.args.windows(2).any(|w| w[0] == "--format" && w[1] != "json")
+            || self.args.iter().any(|a| a.starts_with("--format=") && a != "--format=json");
         let special = matches!(self.command_name(), Some("schema" | "manpage" | "completions"));
         !text_env && !text_arg && !special && !self.args.iter().any(|a| a == "--help" || a == "-h" || a == "--version")
     }
