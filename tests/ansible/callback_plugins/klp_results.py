@@ -52,6 +52,9 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._result('ignored' if ignore_errors else 'failed', result)
 
+    def v2_runner_on_unreachable(self, result):
+        self._result('unreachable', result)
+
     def v2_runner_on_skipped(self, result):
         self._result('skipped', result)
 

@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) klp contributors
+# MIT License (see LICENSE in the collection root)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """The options every klp module takes (module_utils.klp.COMMON_ARGUMENT_SPEC),
+    and the attributes they share. Used as ``klp.livepatch.klp``."""
+
+    DOCUMENTATION = r'''
+options:
+  root:
+    description:
+      - Work on the system mounted at this directory instead of V(/) (C(klp --root)).
+        rpm and zypper, where the module runs them through klp, work on it too.
+      - Set it once for a play with C(module_defaults) and the action group C(group/klp.livepatch.klp).
+    type: path
+  klp_path:
+    description:
+      - Path of the C(klp) binary on the target. By default it is looked up in E(PATH) and the system directories.
+    type: path
+attributes:
+  action_group:
+    description: Use C(group/klp.livepatch.klp) in C(module_defaults) to set O(root) and O(klp_path) once.
+    support: full
+    membership:
+      - klp.livepatch.klp
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+'''
