@@ -65,7 +65,9 @@ def roots(work):
                         ('stuck_nolog', None)):
         made[name] = work / name
         subprocess.run([FIXTURE, 'stuck', str(made[name])], check=True)
-        if since is not None:
+        if since is None:
+            (made[name] / 'dev' / 'kmsg').unlink(missing_ok=True)  # a log without the start record
+        else:
             fleet.kernel_log(made[name], (5, since, "livepatch: '%s': starting patching transition"
                                           % fleet.STUCK_PATCH))
     templates = fleet.Templates(work, FIXTURE, os.environ['KLP_RPM_CACHE'])

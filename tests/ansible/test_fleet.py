@@ -68,7 +68,8 @@ def test_the_play_succeeds_and_reports_every_host(fleet_run):
 
 def test_module_defaults_of_the_action_group_set_root_and_klp_path(fleet_run):
     run, hosts, _, _ = fleet_run
-    infos = [r for r in run.results if r['task'] == 'Assess the host with klp' and r['status'] == 'ok']
+    # Role tasks are named "ROLE : TASK".
+    infos = [r for r in run.results if r['task'].endswith('Assess the host with klp') and r['status'] == 'ok']
     assert len(infos) == HOSTS - len(kind_hosts(hosts, 'unreachable')) - len(kind_hosts(hosts, 'failing_klp'))
     for record in infos:
         args = record['result']['invocation']['module_args']

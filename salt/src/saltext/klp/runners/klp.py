@@ -23,6 +23,8 @@ import salt.utils.minions
 
 __virtualname__ = "klp"
 
+_NO_RETURN = "the minion did not return (no response in time)"
+
 
 def _fleet():
     """The klp_fleet utils module's (summarize, markdown), or None."""
@@ -48,6 +50,9 @@ def __virtual__():
 def _outcome(ret):
     """One minion's full return as the fleet summary's outcome."""
     value = ret.get("ret") if isinstance(ret, dict) else ret
+    if isinstance(value, str) and value.startswith("Minion did not return"):
+        # The master's placeholder for a targeted minion that sent nothing back.
+        return {"unreachable": True, "msg": _NO_RETURN}
     if isinstance(value, dict) and "verdict" in value and "error" not in value:
         return {"assessment": value}
     return {"failed": True, "code": "klp_assess_failed", "msg": str(value)}
@@ -82,7 +87,7 @@ def report(tgt="*", tgt_type="glob", cves=None, stuck_after=None, timeout=None, 
     outcomes = {minion: _outcome(ret) for minion, ret in returns.items()}
     for minion in expected:
         if minion not in outcomes:
-            outcomes[minion] = {"unreachable": True, "msg": "the minion did not return (no response in time)"}
+            outcomes[minion] = {"unreachable": True, "msg": _NO_RETURN}
     summarize, render_markdown = _fleet()
     summary = summarize(outcomes)
     return render_markdown(summary) if markdown else summary

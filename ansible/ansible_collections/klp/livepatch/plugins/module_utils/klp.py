@@ -9,7 +9,8 @@ document holds an ``error`` object with a stable ``code``). Commands are always
 run as argv lists through ``AnsibleModule.run_command``, never through a shell.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import json
 import os

@@ -3,7 +3,8 @@
 # Copyright (c) klp contributors
 # MIT License (see LICENSE in the collection root)
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
@@ -106,7 +107,6 @@ notes:
 seealso:
   - module: klp.livepatch.klp_facts
   - module: klp.livepatch.klp_patch
-  - role: klp.livepatch.fleet_report
 '''
 
 EXAMPLES = r'''
@@ -146,6 +146,39 @@ assessment:
       C(facts) holds what the verdict rests on (state, kernels, per patch package, version, support end, days left).
   returned: success
   type: dict
+  contains:
+    verdict:
+      description: C(ok), C(warning), C(critical) or C(unknown) (klp assess's exit status 0, 1, 2, 3).
+      type: str
+      returned: success
+      sample: ok
+    reboot_required:
+      description: True or false; null when klp could not tell (a finding of severity C(unknown) says why).
+      type: bool
+      returned: success
+      sample: false
+    reboot_reasons:
+      description: The finding codes that require the reboot.
+      type: list
+      elements: str
+      returned: success
+      sample: []
+    findings:
+      description: What klp found, most severe first, each C({code, severity, message, subject, evidence}).
+      type: list
+      elements: dict
+      returned: success
+      sample: []
+    facts:
+      description: The facts the verdict rests on.
+      type: dict
+      returned: success
+      contains:
+        state:
+          description: C(ready) or C(in_progress).
+          type: str
+          returned: success
+          sample: ready
   sample:
     schema_version: 1
     verdict: ok
@@ -351,6 +384,7 @@ from ansible_collections.klp.livepatch.plugins.module_utils.klp import (
     warn_all,
 )
 
+
 DETAIL_LEVELS = {
     'basic': 0,
     'package': 1,
@@ -358,6 +392,7 @@ DETAIL_LEVELS = {
     'support': 2,
     'stack': 2,
 }
+
 
 def gather(module, klp):
     params = module.params

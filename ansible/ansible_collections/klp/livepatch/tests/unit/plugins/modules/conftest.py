@@ -12,7 +12,8 @@ by tests/ansible (real ansible-playbook); here run_command is replaced so
 that each decision path of the modules can be driven precisely.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import json
 import os

@@ -4,7 +4,8 @@
 
 """klp_info on the real klp's captured answers (see conftest.py)."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 from ansible_collections.klp.livepatch.plugins.modules import klp_info
 

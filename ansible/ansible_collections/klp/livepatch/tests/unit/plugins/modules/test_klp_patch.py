@@ -2,7 +2,8 @@
 # Copyright (c) klp contributors
 # MIT License (see LICENSE in the collection root)
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import pytest
 
