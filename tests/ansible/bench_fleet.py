@@ -4,8 +4,11 @@
 tests/ansible/fleet.py against the same playbook with a bare `klp status`
 (tests/ansible/bench/bare_status.yml), and klp processes per host.
 
-    tests/ansible/run.sh bench            # or, with the suite's environment set:
     python tests/ansible/bench_fleet.py --dir DIR [--hosts 200] [--runs 3]
+
+in the environment tests/ansible/run.sh sets up (its venv's python, HOME,
+ANSIBLE_COLLECTIONS_PATH with the collection installed, KLP_BIN, KLP_FIXTURE,
+KLP_RPM_CACHE); BENCHMARKS.md has the exact commands.
 
 Runs each playbook --runs times, alternately (so machine load hits both
 alike), 10 forks, and prints the median wall times and their ratio. Then runs
