@@ -205,7 +205,7 @@ impl PackageFacts {
                 }
                 Ok(tools) => {
                     let backend = RpmKernels::new(&tools, root);
-                    kernels = kernels::gather(&backend, release, wanted, assess);
+                    kernels = kernels::gather(&backend, release, wanted, assess, assess);
                     for (what, err) in &kernels.errors {
                         unknowns.push((what.to_string(), format!("cannot read the {what}: {err}")));
                         warnings.push(Warning {

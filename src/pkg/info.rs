@@ -169,10 +169,17 @@ struct KernelDate {
 }
 
 fn kernel_estimate(tools: &Tools, kernel: &str, warnings: &mut Vec<Warning>) -> Option<KernelDate> {
-    let spec = naming::kernel_package(kernel)?;
-    match rpm::query(tools, &[spec], Want::default()) {
+    let (version, release, flavor) = naming::split_kernel_release(kernel)?;
+    // SUSE's package release has one more component than the kernel's
+    // (`150600.23.22.1` for `150600.23.22`): ask by name, match the prefix.
+    let matches = |p: &Installed| {
+        p.version == version
+            && (p.release == release || p.release.strip_prefix(release).is_some_and(|rest| rest.starts_with('.')))
+    };
+    match rpm::query(tools, &[format!("kernel-{flavor}")], Want::default()) {
         Ok(found) => found
             .iter()
+            .filter(|p| matches(p))
             .find_map(|p| p.build_time.map(|t| KernelDate { package: p.nevra(), date: lifecycle::date_of(t) })),
         Err(err) => {
             warnings.push(error_warning(&err));

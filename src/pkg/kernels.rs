@@ -4,10 +4,12 @@
 //! the running kernel fix CVE-X?".
 //!
 //! [`KernelBackend`] is the contract a package backend implements (rpm here;
-//! a Red Hat backend answers the same questions its own way). The rpm
-//! backend batches: one `rpm -qf` for the running kernel's image paths and
-//! the `/boot/vmlinuz` target, one `rpm -q` for the installed kernels of the
-//! flavour, one streamed `rpm -q` for all changelogs. Changelogs are never
+//! a Red Hat backend answers the same questions its own way). A kernel
+//! package's metadata is large (its changelog): rpm loads it whole for any
+//! query, so the rpm backend asks about each kernel as few times as it can:
+//! one streamed `rpm -qf` answers for the running kernel and the
+//! `/boot/vmlinuz` target at once (identity and changelog), one `rpm -q` lists
+//! the installed kernels of the flavour only when needed. Changelogs are never
 //! held whole (a SLE 15 kernel's runs to hundreds of thousands of lines):
 //! each line is scanned for CVE ids as it arrives and only the ids are kept,
 //! at most [`CVE_LIMIT`] per package.
@@ -23,16 +25,49 @@ use std::path::Path;
 /// Most distinct CVE ids kept per package (a SLE 15 kernel names some thousands).
 pub const CVE_LIMIT: usize = 200_000;
 
+/// Which CVE ids to keep from the kernels' changelogs.
+#[derive(Debug, Clone, Copy)]
+pub enum CveScan<'a> {
+    /// Do not read the changelogs.
+    Skip,
+    /// Only these ids.
+    Only(&'a BTreeSet<String>),
+    /// Every id (to compare two kernels).
+    All,
+}
+
+impl<'a> CveScan<'a> {
+    fn filter(self) -> Option<Option<&'a BTreeSet<String>>> {
+        match self {
+            CveScan::Skip => None,
+            CveScan::Only(wanted) => Some(Some(wanted)),
+            CveScan::All => Some(None),
+        }
+    }
+}
+
+/// The running kernel's package and the one the boot loader points to.
+#[derive(Debug, Default)]
+pub struct BootKernels {
+    /// None when no package owns the running kernel.
+    pub running: Option<KernelPackage>,
+    pub running_cves: Option<BTreeSet<String>>,
+    /// The kernel the boot loader points to, when that is another package.
+    pub next: Option<KernelPackage>,
+    pub next_cves: Option<BTreeSet<String>>,
+    /// The boot loader points to the running kernel itself.
+    pub next_is_running: bool,
+}
+
 /// The kernel-package facts a backend provides.
 pub trait KernelBackend {
-    /// The installed package owning the running kernel's image or module
-    /// directory; None when no package owns it.
-    fn running_kernel(&self, release: &str) -> Result<Option<KernelPackage>>;
-    /// Installed kernels of the running kernel's package name (its flavour),
+    /// The running kernel's package (the one owning its image or module
+    /// directory) and the kernel the boot loader points to, with the CVEs
+    /// their changelogs name: one pass, as each kernel's metadata is large.
+    fn boot_kernels(&self, release: &str, scan: CveScan) -> Result<BootKernels>;
+    /// Installed kernels of one package name (the running kernel's flavour),
     /// highest version first.
-    fn installed_kernels(&self, running: &KernelPackage) -> Result<Vec<KernelPackage>>;
-    /// The kernel that boots next, and how it was found.
-    fn next_boot(&self, installed: &[KernelPackage]) -> Result<(Option<KernelPackage>, NextBootSource)>;
+    fn installed_kernels(&self, name: &str) -> Result<Vec<KernelPackage>>;
     /// The live patch packages installed for the running kernel.
     fn installed_livepatches(&self, release: &str) -> Result<Vec<InstalledLivepatch>>;
     /// The CVE ids each package's changelog names (upper case), in the order
@@ -112,37 +147,77 @@ fn to_report(package: &Installed) -> KernelPackage {
     }
 }
 
-fn owns(package: &Installed, paths: &[String]) -> bool {
-    package.files.iter().any(|f| paths.iter().any(|p| p == f || p.trim_end_matches('/') == f))
+impl RpmKernels<'_> {
+    /// The one path (inside the root) rpm is asked about for a kernel
+    /// release: its image, else its module directory. One path per kernel,
+    /// so that each answer of `rpm -qf` is one package.
+    fn kernel_path(&self, release: &str) -> Option<String> {
+        image_paths(release).into_iter().find(|p| self.root.join(p.trim_start_matches('/')).symlink_metadata().is_ok())
+    }
 }
 
 impl KernelBackend for RpmKernels<'_> {
-    fn running_kernel(&self, release: &str) -> Result<Option<KernelPackage>> {
-        let paths: Vec<String> = image_paths(release)
-            .into_iter()
-            .filter(|p| self.root.join(p.trim_start_matches('/')).symlink_metadata().is_ok())
-            .collect();
-        let owners = rpm::owners_of(self.tools, &paths, Want { files: true, changelog: false })?;
-        Ok(owners.iter().find(|p| is_kernel_package(&p.name) && owns(p, &paths)).map(to_report))
-    }
-
-    fn installed_kernels(&self, running: &KernelPackage) -> Result<Vec<KernelPackage>> {
-        let mut found =
-            rpm::query(self.tools, std::slice::from_ref(&running.name), Want { files: true, changelog: false })?;
-        found.sort_by(|a, b| Edition::parse(&b.edition()).cmp_rpm(&Edition::parse(&a.edition())));
-        Ok(found.iter().map(to_report).collect())
-    }
-
-    fn next_boot(&self, installed: &[KernelPackage]) -> Result<(Option<KernelPackage>, NextBootSource)> {
-        if let Some(release) = self.boot_symlink_release() {
-            if let Some(package) = installed.iter().find(|k| k.kernel_release.as_deref() == Some(release.as_str())) {
-                return Ok((Some(package.clone()), NextBootSource::BootSymlink));
+    fn boot_kernels(&self, release: &str, scan: CveScan) -> Result<BootKernels> {
+        let mut kernels = BootKernels::default();
+        let pointed = self.boot_symlink_release();
+        kernels.next_is_running = pointed.as_deref() == Some(release);
+        let mut releases = vec![release.to_string()];
+        releases.extend(pointed.filter(|p| p != release));
+        // Nothing on disk for the running kernel: no package can own it. A
+        // boot target without files is ignored (the next boot falls back).
+        let mut paths = Vec::new();
+        for release in &releases {
+            match self.kernel_path(release) {
+                Some(path) => paths.push(path),
+                None if paths.is_empty() => return Ok(kernels),
+                None => break,
             }
         }
-        Ok(match installed.first() {
-            Some(highest) => (Some(highest.clone()), NextBootSource::HighestInstalled),
-            None => (None, NextBootSource::Unknown),
-        })
+        releases.truncate(paths.len());
+        let filter = scan.filter();
+        let mut sets: Vec<BTreeSet<String>> = Vec::new();
+        let answers = rpm::stream_owners(self.tools, &paths, filter.is_some(), |index, line| {
+            if let Some(wanted) = filter {
+                if sets.len() <= index {
+                    sets.resize(index + 1, BTreeSet::new());
+                }
+                collect_cves(&mut sets[index], line, wanted);
+            }
+        })?;
+        if answers.len() != paths.len() {
+            return Err(super::error(
+                super::ErrorKind::RpmFailed,
+                format!(
+                    "rpm gave {} answers for {} kernel files: cannot tell which kernel is which",
+                    answers.len(),
+                    paths.len()
+                ),
+                serde_json::json!({ "paths": paths }),
+            ));
+        }
+        sets.resize(answers.len(), BTreeSet::new());
+        let mut found = answers.into_iter().zip(releases).zip(sets).map(|((answer, release), cves)| {
+            let package = answer
+                .filter(|p| is_kernel_package(&p.name))
+                .map(|p| KernelPackage { kernel_release: Some(release), ..to_report(&p) });
+            let cves = package.as_ref().and(filter).map(|_| cves);
+            (package, cves)
+        });
+        if let Some((running, cves)) = found.next() {
+            kernels.running = running;
+            kernels.running_cves = cves;
+        }
+        if let Some((next, cves)) = found.next() {
+            kernels.next = next;
+            kernels.next_cves = cves;
+        }
+        Ok(kernels)
+    }
+
+    fn installed_kernels(&self, name: &str) -> Result<Vec<KernelPackage>> {
+        let mut found = rpm::query(self.tools, &[name.to_string()], Want { files: true, changelog: false })?;
+        found.sort_by(|a, b| Edition::parse(&b.edition()).cmp_rpm(&Edition::parse(&a.edition())));
+        Ok(found.iter().map(to_report).collect())
     }
 
     fn installed_livepatches(&self, release: &str) -> Result<Vec<InstalledLivepatch>> {
@@ -174,17 +249,22 @@ impl KernelBackend for RpmKernels<'_> {
         rpm::stream_changelogs(self.tools, &specs, |event| match event {
             rpm::ChangelogLine::Package(nvr) => current = specs.iter().position(|s| s == nvr),
             rpm::ChangelogLine::Text(line) => {
-                let Some(index) = current else { return };
-                let set = &mut sets[index];
-                for_each_cve(line, |id| {
-                    if wanted.is_none_or(|w| w.contains(id)) && set.len() < CVE_LIMIT && !set.contains(id) {
-                        set.insert(id.to_string());
-                    }
-                });
+                if let Some(index) = current {
+                    collect_cves(&mut sets[index], line, wanted);
+                }
             }
         })?;
         Ok(sets)
     }
+}
+
+/// Adds the CVE ids of one changelog line to `set` (only `wanted` ones when given).
+fn collect_cves(set: &mut BTreeSet<String>, line: &str, wanted: Option<&BTreeSet<String>>) {
+    for_each_cve(line, |id| {
+        if wanted.is_none_or(|w| w.contains(id)) && set.len() < CVE_LIMIT && !set.contains(id) {
+            set.insert(id.to_string());
+        }
+    });
 }
 
 /// Everything `assess` and `cve` need to know about kernel packages, read
@@ -215,54 +295,67 @@ impl KernelFacts {
     }
 }
 
-/// Reads the kernel facts. The changelogs scanned: the running kernel's
-/// when CVEs are `wanted`, and the next-boot kernel's when it is another
-/// package. With `compare` (`assess`), both are scanned whole to tell which
-/// CVEs only the next-boot kernel fixes; otherwise only `wanted` ids are kept.
-pub fn gather(backend: &dyn KernelBackend, release: &str, wanted: &BTreeSet<String>, compare: bool) -> KernelFacts {
+/// Reads the kernel facts. Changelogs are read once each: the running
+/// kernel's and the boot loader's pick in one pass, with only the `wanted`
+/// ids kept, or (`compare`, for `assess`, when the next-boot kernel is
+/// another package) all ids of both, to tell which CVEs only it fixes.
+/// `installed`: also list the installed kernels of the running flavour
+/// (they are read anyway when the boot loader names no kernel).
+pub fn gather(
+    backend: &dyn KernelBackend,
+    release: &str,
+    wanted: &BTreeSet<String>,
+    compare: bool,
+    installed: bool,
+) -> KernelFacts {
     let mut facts = KernelFacts::default();
     match backend.installed_livepatches(release) {
         Ok(found) => facts.livepatches = Some(found),
         Err(e) => facts.errors.push(("installed live patch packages", e)),
     }
-    let running = match backend.running_kernel(release) {
-        Ok(Some(running)) => running,
-        Ok(None) => return facts,
+    let scan = match (compare, wanted.is_empty()) {
+        (true, _) => CveScan::All,
+        (false, true) => CveScan::Skip,
+        (false, false) => CveScan::Only(wanted),
+    };
+    let boot = match backend.boot_kernels(release, scan) {
+        Ok(boot) => boot,
         Err(e) => {
             facts.errors.push(("running kernel package", e));
             return facts;
         }
     };
-    match backend.installed_kernels(&running) {
-        Ok(installed) => facts.installed = installed,
-        Err(e) => facts.errors.push(("installed kernels", e)),
-    }
-    match backend.next_boot(&facts.installed) {
-        Ok((next, source)) => {
-            facts.next_boot = next;
-            facts.next_boot_source = Some(source);
+    let Some(running) = boot.running else { return facts };
+    facts.running_cves = boot.running_cves;
+    let pointed = boot.next.is_some() || boot.next_is_running;
+    if installed || !pointed {
+        match backend.installed_kernels(&running.name) {
+            Ok(found) => facts.installed = found,
+            Err(e) => facts.errors.push(("installed kernels", e)),
         }
-        Err(e) => facts.errors.push(("next-boot kernel", e)),
+    }
+    if let Some(next) = boot.next {
+        facts.next_boot = Some(next);
+        facts.next_cves = boot.next_cves;
+        facts.next_boot_source = Some(NextBootSource::BootSymlink);
+    } else if boot.next_is_running {
+        facts.next_boot = Some(running.clone());
+        facts.next_boot_source = Some(NextBootSource::BootSymlink);
+    } else if let Some(highest) = facts.installed.first().cloned() {
+        facts.next_boot_source = Some(NextBootSource::HighestInstalled);
+        if highest.nevra != running.nevra {
+            if let Some(filter) = scan.filter() {
+                match backend.changelog_cves(&[&highest], filter) {
+                    Ok(mut sets) => facts.next_cves = sets.pop(),
+                    Err(e) => facts.errors.push(("kernel changelogs", e)),
+                }
+            }
+        }
+        facts.next_boot = Some(highest);
+    } else if facts.errors.is_empty() {
+        facts.next_boot_source = Some(NextBootSource::Unknown);
     }
     facts.running = Some(running);
-    let compare = compare && facts.next_differs();
-    if wanted.is_empty() && !compare {
-        return facts;
-    }
-    let mut packages = vec![facts.running.as_ref().expect("set above")];
-    if facts.next_differs() {
-        packages.extend(facts.next_boot.as_ref());
-    }
-    let filter = (!compare).then_some(wanted);
-    match backend.changelog_cves(&packages, filter) {
-        Ok(mut sets) => {
-            if sets.len() == 2 {
-                facts.next_cves = sets.pop();
-            }
-            facts.running_cves = sets.pop();
-        }
-        Err(e) => facts.errors.push(("kernel changelogs", e)),
-    }
     facts
 }
 

@@ -16,12 +16,6 @@ pub fn livepatch_package(kernel: &str) -> Option<String> {
     Some(format!("kernel-livepatch-{}-{}-{flavor}", version.replace('.', "_"), release.replace('.', "_")))
 }
 
-/// The kernel package itself: `kernel-default-6.4.0-150600.23.22`.
-pub fn kernel_package(kernel: &str) -> Option<String> {
-    let (version, release, flavor) = split_kernel_release(kernel)?;
-    Some(format!("kernel-{flavor}-{version}-{release}"))
-}
-
 /// `livepatch_6_150400_2_2` -> (`6`, `150400.2.2`): the package edition the
 /// SUSE rule gives the patch; None for names that do not follow it.
 pub fn edition_from_patch_name(patch: &str) -> Option<(String, String)> {
@@ -79,10 +73,6 @@ mod tests {
         assert_eq!(
             livepatch_package("6.4.0-150600.23.22-default").as_deref(),
             Some("kernel-livepatch-6_4_0-150600_23_22-default")
-        );
-        assert_eq!(
-            kernel_package("5.14.21-150400.24.33-default").as_deref(),
-            Some("kernel-default-5.14.21-150400.24.33")
         );
         assert_eq!(livepatch_package("6.4.0"), None);
     }

@@ -150,6 +150,52 @@ pub fn stream_changelogs(tools: &Tools, specs: &[String], mut on: impl FnMut(Cha
     check_status(&argv, &Output { stdout: answers, ..output })
 }
 
+/// `rpm -qf` for several paths in one process, streamed: one answer per
+/// path, in order (the owning package, or None when no package owns it), and
+/// with `changelog`, each changelog line handed to `on_line` with the index
+/// of the answer it belongs to. The paths must exist (rpm's "No such file"
+/// goes to stderr, out of order with the answers).
+pub fn stream_owners(
+    tools: &Tools,
+    paths: &[String],
+    changelog: bool,
+    mut on_line: impl FnMut(usize, &str),
+) -> Result<Vec<Option<Installed>>> {
+    let mut answers: Vec<Option<Installed>> = Vec::new();
+    if paths.is_empty() {
+        return Ok(answers);
+    }
+    let mut format = format!(
+        "{RECORD_START}%{{NAME}}{FIELD}%{{EPOCH}}{FIELD}%{{VERSION}}{FIELD}%{{RELEASE}}{FIELD}%{{ARCH}}{FIELD}%{{BUILDTIME}}\\n"
+    );
+    if changelog {
+        format.push_str("[%{CHANGELOGTEXT}\\n]");
+    }
+    let mut args = vec!["-qf".to_string(), "--qf".to_string(), format, "--".into()];
+    args.extend(paths.iter().cloned());
+    let argv = tools.rpm_argv(&args);
+    let mut misses = String::new();
+    let mut current: Option<usize> = None;
+    let output = tools.stream(&argv, CHANGELOG_LINE_LIMIT, |line| {
+        let text = String::from_utf8_lossy(line);
+        if let Some(head) = text.strip_prefix(RECORD_START) {
+            let record = format!("{RECORD_START}{head}{RECORD_END}");
+            answers.push(parse_records(&record).pop());
+            current = Some(answers.len() - 1);
+        } else if text.ends_with("is not owned by any package") {
+            answers.push(None);
+            current = None;
+            misses.push_str(&text);
+            misses.push('\n');
+        } else if let Some(index) = current {
+            on_line(index, &text);
+        }
+    })?;
+    let stdout = if answers.iter().any(Option::is_some) { format!("{RECORD_START}{misses}") } else { misses };
+    check_status(&argv, &Output { stdout, ..output })?;
+    Ok(answers)
+}
+
 fn check_status(argv: &[String], output: &Output) -> Result<()> {
     // rpm's exit status counts the arguments it found nothing for; those are
     // answers ("not owned", "not installed"). Anything else on stderr is rpm

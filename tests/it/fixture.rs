@@ -77,6 +77,14 @@ impl Fixture {
         self
     }
 
+    /// Leave `proc/sys/kernel/osrelease` and `tainted` as they are (for
+    /// overlays on a root built otherwise).
+    pub fn keep_kernel_files(mut self) -> Self {
+        self.kernel_release = None;
+        self.taint_mask = None;
+        self
+    }
+
     pub fn taint(mut self, mask: Option<u64>) -> Self {
         self.taint_mask = mask;
         self
@@ -303,6 +311,11 @@ impl Task {
     }
     pub fn patch_state(mut self, state: i8) -> Self {
         self.patch_state = Some(format!("{state}\n"));
+        self
+    }
+    /// No `patch_state` file at all (a proc without live patching).
+    pub fn without_patch_state(mut self) -> Self {
+        self.patch_state = None;
         self
     }
     pub fn raw_patch_state(mut self, content: &str) -> Self {

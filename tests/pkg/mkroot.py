@@ -3,7 +3,8 @@
 
     mkroot.py --dir DIR [--versions 12] [--installed 5] [--empty-repo]
               [--kernel 6.4.0-150600.23.22-default] [--no-package]
-              [--rpm-cache DIR] [--install-deps]
+              [--newer-kernels 0..2] [--boot-kernel RELEASE] [--support-ends DAYS]
+              [--kernel-changelog-lines N] [--rpm-cache DIR] [--install-deps]
 
 Builds with the real tools (rpmbuild, createrepo_c, zypper), under DIR:
   repo/   kernel-livepatch-<kver>-<flavor> versions 1..N (SUSE-style releases,
@@ -15,6 +16,20 @@ Builds with the real tools (rpmbuild, createrepo_c, zypper), under DIR:
 Each live patch RPM ships its own sysfs directory and module file (no
 scriptlets: the root has no shell), so installing another version changes the
 "loaded" patch as SUSE's scriptlets would.
+
+Kernels: kernel-<flavor> packages for the running kernel and two newer ones
+(releases 23.22, 23.25, 23.28 of the running 150600.23.22 line; rpm release
+with SUSE's extra `.1`), multiversion as on SUSE (`Provides:
+multiversion(kernel)` and zypp.conf's `multiversion`), so zypper installs them
+side by side. Each owns /boot/vmlinuz-<release> and /lib/modules/<release>/
+and has a cumulative SUSE-style changelog (`- subsystem: fix ... (CVE-... bsc#...).`):
+  the running kernel       CVE-2024-50001 .. CVE-2024-50010
+  + the next (23.25)       CVE-2025-21020 CVE-2025-21050 (both fixed by live patches 2 and 5)
+  + the one after (23.28)  CVE-2025-30001 CVE-2025-30002 and CVE-2025-21110 (live patch 11)
+--newer-kernels N installs the first N newer ones; /boot/vmlinuz points to
+the highest installed (as SUSE's scriptlets keep it) or to --boot-kernel.
+--support-ends DAYS writes lifecycle data ending support of every version of
+the live patch package DAYS days from today (negative: in the past).
 
 Prints {"root", "repo", "env", ...} as JSON: merge `env` into the environment
 of every rpm/zypper/klp process run against this root. Nothing is written
@@ -35,6 +50,12 @@ KERNEL_BUILD_DATE = datetime.date(2025, 1, 15)
 FIRST_PATCH_DATE = datetime.date(2025, 2, 3)
 PATCH_INTERVAL_DAYS = 28
 RELEASE_PREFIX = "150600"
+# Kernels of the running line, oldest first: (release suffix, CVEs its own entry adds).
+KERNEL_LINE = [
+    ("23.22", [f"CVE-2024-{50000 + n}" for n in range(1, 11)]),
+    ("23.25", ["CVE-2025-21020", "CVE-2025-21050"]),
+    ("23.28", ["CVE-2025-30001", "CVE-2025-30002", "CVE-2025-21110"]),
+]
 
 
 def run(argv, env=None, **kwargs):
@@ -109,7 +130,7 @@ def changelog_entry(version, kernel):
     return "\n".join([head] + lines)
 
 
-def write_spec(path, name, version, release, summary, files, changelog, build_epoch):
+def write_spec(path, name, version, release, summary, files, changelog, build_epoch, provides=()):
     """A spec with no scriptlets; files = {path: content or None for a directory}."""
     install = []
     for file_path, content in files.items():
@@ -125,7 +146,7 @@ Name: {name}
 Version: {version}
 Release: {release}
 Summary: {summary}
-License: GPL-2.0-only
+{"".join(f"Provides: {p}{chr(10)}" for p in provides)}License: GPL-2.0-only
 BuildArch: {ARCH}
 AutoReqProv: no
 %global debug_package %{{nil}}
@@ -179,7 +200,59 @@ def rpmbuild(workdir, spec, env, build_epoch):
     return os.path.join(topdir, "RPMS", ARCH)
 
 
-def build_rpms(outdir, kernel, versions, env):
+def kernel_releases(kernel):
+    """The running kernel's line: [(uname -r, rpm release, own CVEs)], oldest first."""
+    kversion, krelease, flavor = split_kernel(kernel)
+    base = krelease.rsplit(".", 2)[0] if krelease.count(".") >= 2 else krelease
+    line = []
+    for index, (suffix, cves) in enumerate(KERNEL_LINE):
+        release = krelease if index == 0 else f"{base}.{suffix}"
+        line.append((f"{kversion}-{release}-{flavor}", f"{release}.1", cves))
+    return line
+
+
+def kernel_changelog(kernel, upto, padding):
+    """The cumulative changelog of kernel `upto` (an index into the line), newest
+    first, SUSE style; `padding` more fix lines (bsc only, every 50th with a CVE
+    of its own) in the oldest entry, for the benchmark's large changelog."""
+    entries = []
+    line = kernel_releases(kernel)
+    for index in range(upto, -1, -1):
+        uname, _, cves = line[index]
+        day = KERNEL_BUILD_DATE + datetime.timedelta(days=21 * index)
+        lines = [f"* {day.strftime('%a %b %d %Y')} Kernel Team <kernel-test@example.com>", f"- Update to {uname}."]
+        for n, cve in enumerate(cves):
+            lines.append(f"- net/sched: fix a use-after-free in qdisc {n} ({cve} bsc#{1233000 + index * 100 + n}).")
+        lines.append(f"- ext4: fix a writeback stall (bsc#{1234000 + index}).")
+        if index == 0:
+            for n in range(padding):
+                if n % 50 == 49:
+                    lines.append(f"- drivers: fix item {n} ({'CVE-2023-%d' % (10000 + n)} bsc#{1100000 + n}).")
+                else:
+                    lines.append(f"- drivers: fix item {n} in the subsystem, a longer line (bsc#{1100000 + n}).")
+        entries.append("\n".join(lines))
+    return "\n\n".join(entries)
+
+
+def kernel_packages(kernel, padding):
+    """[(uname, rpm file, write_spec kwargs)] for the running kernel's line."""
+    kversion, _, flavor = split_kernel(kernel)
+    packages = []
+    for index, (uname, release, _) in enumerate(kernel_releases(kernel)):
+        epoch = epoch_of(KERNEL_BUILD_DATE + datetime.timedelta(days=21 * index))
+        files = {
+            f"/boot/vmlinuz-{uname}": "fake kernel\n",
+            f"/lib/modules/{uname}": None,
+            f"/lib/modules/{uname}/vmlinuz": "fake kernel\n",
+        }
+        spec_args = dict(name=f"kernel-{flavor}", version=kversion, release=release, summary="Test kernel",
+                         files=files, changelog=kernel_changelog(kernel, index, padding if index == 0 else 0),
+                         build_epoch=epoch, provides=["multiversion(kernel)"])
+        packages.append((uname, f"kernel-{flavor}-{kversion}-{release}.{ARCH}.rpm", spec_args))
+    return packages
+
+
+def build_rpms(outdir, kernel, versions, env, changelog_lines=0):
     """Builds the kernel package and live patch versions 1..versions into outdir."""
     os.makedirs(outdir, exist_ok=True)
     workdir = os.path.join(outdir, ".build")
@@ -187,15 +260,15 @@ def build_rpms(outdir, kernel, versions, env):
     kversion, krelease, flavor = split_kernel(kernel)
     name = livepatch_package(kernel)
     wanted = []
-    kernel_rpm = f"kernel-{flavor}-{kversion}-{krelease}.{ARCH}.rpm"
-    if not os.path.exists(os.path.join(outdir, kernel_rpm)):
-        spec = os.path.join(workdir, "kernel.spec")
-        epoch = epoch_of(KERNEL_BUILD_DATE)
-        changelog = f"* {KERNEL_BUILD_DATE.strftime('%a %b %d %Y')} Kernel Team <kernel-test@example.com>\n- Update to {kversion}."
-        write_spec(spec, f"kernel-{flavor}", kversion, krelease, "Test kernel", {f"/boot/vmlinuz-{kernel}": "fake kernel\n"},
-                   changelog, epoch)
-        built = rpmbuild(workdir, spec, env, epoch)
-        shutil.move(os.path.join(built, kernel_rpm), os.path.join(outdir, kernel_rpm))
+    kernel_rpms = []
+    for release, rpm_file, spec_args in kernel_packages(kernel, changelog_lines):
+        kernel_rpms.append(rpm_file)
+        if os.path.exists(os.path.join(outdir, rpm_file)):
+            continue
+        spec = os.path.join(workdir, f"kernel-{release}.spec")
+        write_spec(spec, **spec_args)
+        built = rpmbuild(workdir, spec, env, spec_args["build_epoch"])
+        shutil.move(os.path.join(built, rpm_file), os.path.join(outdir, rpm_file))
     for version in range(1, versions + 1):
         release = patch_release(version)
         rpm_file = f"{name}-{version}-{release}.{ARCH}.rpm"
@@ -209,7 +282,7 @@ def build_rpms(outdir, kernel, versions, env):
                    livepatch_files(kernel, version, release), changelog, epoch)
         built = rpmbuild(workdir, spec, env, epoch)
         shutil.move(os.path.join(built, rpm_file), os.path.join(outdir, rpm_file))
-    return kernel_rpm, wanted
+    return kernel_rpms, wanted
 
 
 def test_env(directory):
@@ -225,6 +298,9 @@ def test_env(directory):
         "ZYPP_LOCKFILE_ROOT": root,
         "TMPDIR": os.path.join(directory, "tmp"),
         "ZYPPTMPDIR": os.path.join(directory, "tmp"),
+        # libzypp reads zypp.conf from the host unless told: the root's own
+        # says that kernels are multiversion, as SUSE's does.
+        "ZYPP_CONF": os.path.join(root, "etc/zypp/zypp.conf"),
         "LC_ALL": "C.UTF-8",
     }
 
@@ -255,15 +331,27 @@ def make(args):
     with open(os.path.join(root, "proc/sys/kernel/tainted"), "w") as f:
         f.write("32768\n")
 
+    os.makedirs(os.path.join(root, "etc/zypp"), exist_ok=True)
+    with open(env_vars["ZYPP_CONF"], "w") as f:
+        f.write("[main]\nmultiversion = provides:multiversion(kernel)\n")
+
     rpms = os.path.abspath(args.rpm_cache) if args.rpm_cache else os.path.join(directory, "rpms")
-    kernel_rpm, patch_rpms = build_rpms(rpms, args.kernel, args.versions, env)
+    if args.kernel_changelog_lines:
+        # A padded kernel is another package content under the same file name.
+        rpms = os.path.join(rpms, f"kernel-changelog-{args.kernel_changelog_lines}")
+    kernel_rpms, patch_rpms = build_rpms(rpms, args.kernel, args.versions, env, args.kernel_changelog_lines)
+    kernel_rpm = kernel_rpms[0]
     name = livepatch_package(args.kernel)
+    flavor = split_kernel(args.kernel)[2]
+    line = kernel_releases(args.kernel)
+    if not 0 <= args.newer_kernels < len(line):
+        raise SystemExit(f"mkroot: --newer-kernels {args.newer_kernels} is not in 0..{len(line) - 1}")
 
     # The repo: every version, or (--empty-repo) none; the installed one then
     # comes from a second, temporary repo that is removed again.
     os.makedirs(repo, exist_ok=True)
     if not args.empty_repo:
-        for rpm_file in [kernel_rpm] + patch_rpms:
+        for rpm_file in kernel_rpms + patch_rpms:
             target = os.path.join(repo, rpm_file)
             if not os.path.exists(target):
                 os.link(os.path.join(rpms, rpm_file), target) if same_fs(rpms, repo) else shutil.copy(os.path.join(rpms, rpm_file), target)
@@ -284,7 +372,7 @@ def make(args):
             run(["createrepo_c", "--quiet", "--no-database", seed], env=env)
             zypper(root, env, "addrepo", "--no-gpgcheck", f"dir:{seed}", "klp-seed")
             zypper(root, env, "refresh")
-        packages = [f"kernel-{split_kernel(args.kernel)[2]}"]
+        packages = [f"kernel-{flavor}={split_kernel(args.kernel)[0]}-{line[0][1]}"]
         if not args.no_package:
             packages.append(f"{name}={edition}")
         zypper(root, env, "install", "--oldpackage", *packages)
@@ -293,6 +381,24 @@ def make(args):
             shutil.rmtree(seed)
         if not args.no_package:
             installed = edition
+    kernels = [line[0][0]] if args.installed else []
+    for uname, release, _ in line[1:args.newer_kernels + 1]:
+        # Side by side with the running one: zypp.conf makes kernels multiversion.
+        zypper(root, env, "install", f"kernel-{flavor}={split_kernel(args.kernel)[0]}-{release}")
+        kernels.append(uname)
+    if kernels:
+        # SUSE's kernel scriptlets point /boot/vmlinuz at the newest kernel.
+        boot = args.boot_kernel or kernels[-1]
+        link = os.path.join(root, "boot/vmlinuz")
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(f"vmlinuz-{boot}", link)
+    if args.support_ends is not None:
+        end = datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=args.support_ends)
+        data = os.path.join(root, "usr/share/lifecycle/data")
+        os.makedirs(data, exist_ok=True)
+        with open(os.path.join(data, "kernel-livepatch-test.lifecycle"), "w") as f:
+            f.write(f"# name, version, end of support\n{name}, *, {end.isoformat()}\n")
     return {
         "root": root,
         "repo": repo,
@@ -300,6 +406,9 @@ def make(args):
         "package": name,
         "kernel": args.kernel,
         "installed": installed,
+        "kernels": kernels,
+        "kernel_nevras": {uname: f"kernel-{flavor}-{split_kernel(args.kernel)[0]}-{release}.{ARCH}" for uname, release, _ in line},
+        "kernel_cves": {uname: cves for uname, _, cves in line},
         "versions": {str(v): f"{v}-{patch_release(v)}" for v in range(1, args.versions + 1)},
     }
 
@@ -316,6 +425,10 @@ def main():
     parser.add_argument("--empty-repo", action="store_true", help="register a repository with no packages")
     parser.add_argument("--kernel", default="6.4.0-150600.23.22-default", help="running kernel release")
     parser.add_argument("--no-package", action="store_true", help="install no live patch package")
+    parser.add_argument("--newer-kernels", type=int, default=0, help="also install the first N newer kernels (0..2)")
+    parser.add_argument("--boot-kernel", help="the kernel release /boot/vmlinuz points to (default: the newest installed)")
+    parser.add_argument("--support-ends", type=int, help="lifecycle data: support ends DAYS from today (negative: past)")
+    parser.add_argument("--kernel-changelog-lines", type=int, default=0, help="pad the running kernel's changelog (benchmark)")
     parser.add_argument("--rpm-cache", help="directory of built RPMs shared between roots (built if missing)")
     parser.add_argument("--install-deps", action="store_true", help="apt-get install rpm, createrepo-c, zypper if missing")
     args = parser.parse_args()

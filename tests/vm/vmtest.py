@@ -188,7 +188,7 @@ def klp_command(argv: list) -> tuple:
     """(command, text mode?) of a klp argv, e.g. (`blocking`, False)."""
     text = "--format" in argv and argv[argv.index("--format") + 1] == "text"
     for arg in argv[1:]:
-        if arg in ("status", "check", "patches", "blocking", "downgrade"):
+        if arg in ("status", "check", "patches", "blocking", "downgrade", "assess", "cve"):
             return arg, text
     return None, text
 
@@ -200,7 +200,8 @@ NO_RPM_DB_WARNING = "klp: warning: no rpm database under / (looked in /usr/lib/s
 
 def expected_root_stderr(command: str, text: bool, argv: list) -> str:
     verbose = any(a in ("-v", "-vv", "--verbose") for a in argv)
-    return NO_RPM_DB_WARNING if (command == "patches" and text and verbose) else ""
+    # assess reads package data at any verbosity.
+    return NO_RPM_DB_WARNING if (text and (command == "assess" or (command == "patches" and verbose))) else ""
 
 
 def validate_all(guest: Guest, validators: dict) -> None:
@@ -248,7 +249,7 @@ def load_validators(schema_dir: Path, klp: Path) -> dict:
     import jsonschema
 
     validators = {}
-    for doc in ("status", "check", "patches", "blocking", "error"):
+    for doc in ("status", "check", "patches", "blocking", "assess", "error"):
         path = schema_dir / f"{doc}.json"
         if path.is_file():
             schema = json.loads(path.read_text())
@@ -276,6 +277,14 @@ def check_optional_attrs(c: Checks, what: str, patch: dict, attrs: set, version:
     for key, since in (("replace", (6, 11)), ("stack_order", (6, 14))):
         c.equal(key in attrs, version >= since, f"{what}: sysfs has `{key}` iff kernel >= {since[0]}.{since[1]}")
         c.equal(key in patch, key in attrs, f"{what}: `{key}` reported iff the kernel has it")
+
+
+def core(transition):
+    """The transition's identity in a status report, without the age fields
+    (started_seconds_ago & co., checked in decision_checks)."""
+    if not isinstance(transition, dict):
+        return transition
+    return {k: transition.get(k) for k in ("patch", "direction", "target_state")}
 
 
 def thread_ids(doc: dict) -> list:
@@ -397,7 +406,7 @@ def scenarios(g: Guest, release: str) -> None:
     busy_transition = {"patch": "klp_patch_busy", "direction": "patching", "target_state": 1}
     c.equal(g.out("s3_truth_patch_state"), "0\n", "s3_truth_patch_state: the kernel has the thread unpatched")
     s = g.json("s3_status")
-    c.equal((s.get("state"), s.get("transition")), ("in_progress", busy_transition), "s3_status: in_progress, klp_patch_busy patching")
+    c.equal((s.get("state"), core(s.get("transition"))), ("in_progress", busy_transition), "s3_status: in_progress, klp_patch_busy patching")
     g.text("s3_status_text", "in_progress\n")
     s = g.json("s3_check", 1)
     c.equal(s.get("state"), "in_progress", "s3_check: in_progress")
@@ -469,7 +478,7 @@ def scenarios(g: Guest, release: str) -> None:
     for name in ("s8_status", "s8_check", "s8_patches", "s8_blocking", "s8_blocking_v"):
         c.equal(g.step(name).get("uid"), 65534, f"{name}: ran as uid 65534")
     s = g.json("s8_status")
-    c.equal((s.get("state"), s.get("transition")), ("in_progress", busy_transition), "s8_status: works without root")
+    c.equal((s.get("state"), core(s.get("transition"))), ("in_progress", busy_transition), "s8_status: works without root")
     g.text("s8_status_text", "in_progress\n")
     g.json("s8_check", 1)
     g.text("s8_check_text", "", 1)
@@ -486,7 +495,7 @@ def scenarios(g: Guest, release: str) -> None:
 
     c.check("hidepid=invisible" in g.out("s8_hidepid_mountinfo"), "s8_hidepid_mountinfo: /proc remounted with hidepid", g.out("s8_hidepid_mountinfo"))
     s = g.json("s8_hidepid_status")
-    c.equal((s.get("state"), s.get("transition")), ("in_progress", busy_transition), "s8_hidepid_status: works under hidepid")
+    c.equal((s.get("state"), core(s.get("transition"))), ("in_progress", busy_transition), "s8_hidepid_status: works under hidepid")
     g.text("s8_hidepid_status_text", "in_progress\n")
     s = g.json("s8_hidepid_blocking")
     c.equal((s.get("complete"), s.get("threads")), (False, []), "s8_hidepid_blocking: complete false, nothing listed")
@@ -519,7 +528,7 @@ def scenarios(g: Guest, release: str) -> None:
     slow_transition = {"patch": "klp_patch_slow", "direction": "patching", "target_state": 1}
     c.equal(g.out("s4_truth_stat").split(" ")[2:3], ["D"], "s4_truth_stat: the kernel has the reader in D")
     s = g.json("s4_status")
-    c.equal((s.get("state"), s.get("transition")), ("in_progress", slow_transition), "s4_status: in_progress, klp_patch_slow patching")
+    c.equal((s.get("state"), core(s.get("transition"))), ("in_progress", slow_transition), "s4_status: in_progress, klp_patch_slow patching")
     g.text("s4_status_text", "in_progress\n")
     for name in ("s4_blocking_v", "s4_blocking_vv"):
         s = g.json(name)
@@ -552,7 +561,7 @@ def scenarios(g: Guest, release: str) -> None:
     g.exit("s5_wait_tried", 0)
     reversed_transition = {"patch": "klp_patch_slow", "direction": "unpatching", "target_state": 0}
     s = g.json("s5_status")
-    c.equal((s.get("state"), s.get("transition")), ("in_progress", reversed_transition), "s5_status: in_progress, unpatching, target 0")
+    c.equal((s.get("state"), core(s.get("transition"))), ("in_progress", reversed_transition), "s5_status: in_progress, unpatching, target 0")
     g.text("s5_status_text", "in_progress\n")
     g.json("s5_check", 1)
     g.text("s5_check_text", "", 1)
@@ -584,7 +593,7 @@ def scenarios(g: Guest, release: str) -> None:
         g.exit(step, 0)
     reader_c = int(g.out("s7_reader_pid").strip() or -1)
     s = g.json("s7_status")
-    c.equal((s.get("state"), s.get("transition")), ("in_progress", slow_transition), "s7_status: stuck before force")
+    c.equal((s.get("state"), core(s.get("transition"))), ("in_progress", slow_transition), "s7_status: stuck before force")
     s = g.json("s7_blocking")
     c.equal(thread_ids(s), [(reader_c, reader_c)], "s7_blocking: the reader blocks")
     g.exit("s7_force", 0)
@@ -604,6 +613,81 @@ def scenarios(g: Guest, release: str) -> None:
     c.equal((p.get("enabled"), p.get("transition")), (True, False), "s7_done_patches: klp_patch_slow enabled, finished")
     c.check("livepatch: forcing remaining tasks to the patched state" in g.out("s7_dmesg"),
             "s7_dmesg: the kernel logged the force (klp itself does not read the log)")
+
+
+def uptime_of(g: Guest, name: str) -> float:
+    return float(g.out(name).split()[0])
+
+
+def log_time(dmesg: str, message: str):
+    """Seconds since boot of the last `[   5.747076] <message>` line, or None."""
+    found = None
+    for line in dmesg.splitlines():
+        m = re.match(r"^(?:<\d+>)?\[\s*(\d+\.\d+)\]\s(.*)$", line)
+        if m and m.group(2).strip() == message:
+            found = float(m.group(1))
+    return found
+
+
+def decision_checks(g: Guest) -> None:
+    """Issue 12 on a real kernel: the stuck transition's age grows across two
+    runs and matches the guest's own clock; `assess` reports the forced
+    transition from the kernel's own message; not root with
+    dmesg_restrict=1 the age is null with a warning."""
+    c = g.c
+    print("vm: decisions: transition age, assess, dmesg_restrict")
+    first, second = g.json("d_status_1"), g.json("d_status_2")
+    a1 = (first.get("transition") or {}).get("started_seconds_ago")
+    a2 = (second.get("transition") or {}).get("started_seconds_ago")
+    u1, u2 = uptime_of(g, "d_uptime_1"), uptime_of(g, "d_uptime_2")
+    if c.check(isinstance(a1, (int, float)) and isinstance(a2, (int, float)), "d_status: started_seconds_ago known as root", (a1, a2)):
+        c.check(a2 > a1, "d_status: the age grows between two runs", (a1, a2))
+        c.check(abs((a2 - a1) - (u2 - u1)) <= 1.5, "d_status: it grows as the guest's uptime does", (a2 - a1, u2 - u1))
+        started = log_time(g.out("d_dmesg_start"), "livepatch: 'klp_patch_busy': starting patching transition")
+        if c.check(started is not None, "d_dmesg_start: the kernel logged the start"):
+            c.check(abs(a2 - (u2 - started)) <= 2, "d_status: the age matches uptime minus the start record, within 2 s",
+                    (a2, u2, started))
+    c.equal((second.get("transition") or {}).get("started_unknown_reason"), None, "d_status: no reason when known")
+    c.equal(second.get("warnings"), [], "d_status: no warning as root")
+
+    a = g.json("d_assess", 2)
+    codes = [f.get("code") for f in a.get("findings", [])]
+    c.equal(a.get("verdict"), "critical", "d_assess: critical (stuck after 1 s)")
+    c.check("transition_stuck" in codes, "d_assess: transition_stuck", codes)
+    c.check("transition_stuck" in a.get("reboot_reasons", []), "d_assess: a stuck transition requires a reboot")
+    # The guest has no rpm: package facts are unknown, never fine.
+    c.check("package_data_unknown" in codes, "d_assess: package_data_unknown without an rpm database", codes)
+    c.equal((a.get("transition") or {}).get("patch"), "klp_patch_busy", "d_assess: the transition's patch")
+    c.equal(g.step("d_assess_text").get("exit"), 2, "d_assess_text: exit 2 (critical)")
+    c.check(g.out("d_assess_text").startswith("verdict: critical\nreboot required: yes"), "d_assess_text: verdict first",
+            g.out("d_assess_text")[:200])
+
+    for name in ("d_nobody_status", "d_nobody_assess"):
+        doc = g.json(name, 0 if name.endswith("status") else 3)
+        t = doc.get("transition") or {}
+        c.equal((t.get("started_seconds_ago"), t.get("started_unknown_reason")), (None, "log_unreadable"),
+                f"{name}: not root with dmesg_restrict=1, the age is null: the log is unreadable")
+        c.check(any(w.get("code") == "transition_age_unknown" for w in doc.get("warnings", [])),
+                f"{name}: with a transition_age_unknown warning", doc.get("warnings"))
+    codes = [f.get("code") for f in g.json("d_nobody_assess", 3).get("findings", [])]
+    c.check("transition_age_unknown" in codes, "d_nobody_assess: transition_age_unknown finding", codes)
+    opened = (g.json("d_nobody_open_status").get("transition") or {}).get("started_seconds_ago")
+    c.check(isinstance(opened, (int, float)), "d_nobody_open_status: with dmesg_restrict=0 the age is known to non-root too", opened)
+
+    dmesg = g.out("s7_dmesg")
+    forced_lines = [re.sub(r"^(?:<\d+>)?\[\s*[\d.]+\]\s", "", l) for l in dmesg.splitlines() if "forcing remaining tasks" in l]
+    print(f"vm: decisions: the kernel's force message: {forced_lines}")
+    # No rpm in the guest: package data unknown, so at best unknown (3).
+    f = g.json("d_forced_assess", 3)
+    forced = [x for x in f.get("findings", []) if x.get("code") == "transition_forced"]
+    if c.check(len(forced) == 1, "d_forced_assess: transition_forced, once", [x.get("code") for x in f.get("findings", [])]):
+        c.equal(forced[0].get("subject"), "klp_patch_slow", "d_forced_assess: the forced patch")
+        c.equal(forced[0].get("evidence", {}).get("message"), forced_lines[-1] if forced_lines else None,
+                "d_forced_assess: from the kernel's own message, exactly")
+    c.check("transition_forced" in f.get("reboot_reasons", []), "d_forced_assess: a forced transition requires a reboot")
+    c.equal(f.get("reboot_required"), True, "d_forced_assess: reboot required")
+    c.check("finding: warning transition_forced klp_patch_slow:" in g.out("d_forced_assess_text"),
+            "d_forced_assess_text: the finding line", g.out("d_forced_assess_text")[:400])
 
 
 def print_observed(steps: dict) -> None:
@@ -658,6 +742,7 @@ def run(args) -> int:
     else:
         try:
             scenarios(g, args.kernel_release)
+            decision_checks(g)
         except Exception as e:  # a malformed record must fail the suite, not hide the report
             c.check(False, f"scenario checks ran to the end: {type(e).__name__}: {e}")
         print_observed(steps)

@@ -66,6 +66,8 @@ pub struct PkgRoot {
     pub root: PathBuf,
     pub repo: PathBuf,
     pub env: Vec<(String, String)>,
+    /// What mkroot printed (kernels, their nevras and CVEs, versions).
+    pub info: Value,
 }
 
 impl PkgRoot {
@@ -78,7 +80,8 @@ impl PkgRoot {
         static CACHE_BUILT: Mutex<bool> = Mutex::new(false);
         let mut built = CACHE_BUILT.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::Builder::new().prefix("pkg-").tempdir_in(work_dir()).unwrap();
-        let cache = work_dir().join("pkg-rpms");
+        // Versioned: a change of mkroot's packages must not reuse old RPMs.
+        let cache = work_dir().join("pkg-rpms-2");
         let run = || {
             let out = Command::new("python3")
                 .arg(repo_path("tests/pkg/mkroot.py"))
@@ -118,6 +121,7 @@ impl PkgRoot {
             repo: PathBuf::from(info["repo"].as_str().unwrap()),
             env,
             dir,
+            info,
         })
     }
 
@@ -164,6 +168,17 @@ impl PkgRoot {
             .collect();
         names.sort();
         names
+    }
+
+    /// Lays fixture files (kernel log, uptime, sysfs attributes, tasks) over
+    /// the root, as the kernel would show them.
+    pub fn overlay(&self, fixture: crate::fixture::Fixture) {
+        fixture.write_to(&self.root);
+    }
+
+    /// The nevra mkroot gave the kernel package of `release`.
+    pub fn kernel_nevra(&self, release: &str) -> String {
+        self.info["kernel_nevras"][release].as_str().unwrap().to_string()
     }
 
     pub fn module_dir(&self) -> PathBuf {
