@@ -32,3 +32,27 @@ attributes:
     support: full
     platforms: posix
 '''
+
+    # The read-only modules that run klp assess (klp_info, klp_facts): its thresholds, and no changes.
+    ASSESS = r'''
+options:
+  stuck_after:
+    description:
+      - A transition older than this many seconds is stuck (C(klp assess --stuck-after)); klp's default is 300.
+    type: float
+  expiry_warning:
+    description:
+      - Support ending within this many days is a warning (C(klp assess --expiry-warning)); klp's default is 30.
+    type: int
+  expiry_critical:
+    description:
+      - Support ending within this many days is critical (C(klp assess --expiry-critical)); klp's default is 7.
+    type: int
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it runs the same way in check mode.
+  diff_mode:
+    support: N/A
+    description: The module changes nothing, so there is no difference to show.
+'''

@@ -21,26 +21,11 @@ requirements:
   - The C(klp) binary on the target (see O(klp_path)), with C(klp assess).
 extends_documentation_fragment:
   - klp.livepatch.klp
+  - klp.livepatch.klp.assess
 attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same way in check mode.
-  diff_mode:
-    support: N/A
-    description: The module changes nothing, so there is no difference to show.
   facts:
     description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
-options:
-  stuck_after:
-    description: A transition older than this many seconds is stuck (C(klp assess --stuck-after)).
-    type: float
-  expiry_warning:
-    description: Support ending within this many days is a warning (C(klp assess --expiry-warning)).
-    type: int
-  expiry_critical:
-    description: Support ending within this many days is critical (C(klp assess --expiry-critical)).
-    type: int
 notes:
   - The patch facts (O(ignore:patch), C(package_version), C(support_end), C(days_left)) are those of the
     top enabled live patch (the last in stack order; SUSE's patches are cumulative), null without one.

@@ -29,13 +29,7 @@ requirements:
     (findings C(blocking_incomplete), C(kernel_log_unreadable)) and the verdict is at best C(unknown) for it.
 extends_documentation_fragment:
   - klp.livepatch.klp
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same way in check mode.
-  diff_mode:
-    support: N/A
-    description: The module changes nothing, so there is no difference to show.
+  - klp.livepatch.klp.assess
 options:
   gather:
     description:
@@ -87,18 +81,6 @@ options:
     type: list
     elements: str
     default: []
-  stuck_after:
-    description:
-      - A transition older than this many seconds is stuck (C(klp assess --stuck-after)); klp's default is 300.
-    type: float
-  expiry_warning:
-    description:
-      - Support ending within this many days is a warning (C(klp assess --expiry-warning)); klp's default is 30.
-    type: int
-  expiry_critical:
-    description:
-      - Support ending within this many days is critical (C(klp assess --expiry-critical)); klp's default is 7.
-    type: int
 notes:
   - The verdict never claims that nothing blocks or that a CVE is fixed when klp could not read what it needs;
     RV(assessment.verdict) is then C(unknown) and RV(assessment.reboot_required) C(null), with the finding that says why.
