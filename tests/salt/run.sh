@@ -11,8 +11,9 @@ REPO=$PWD
 export KLP_WORK
 mkdir -p "$KLP_WORK"
 
-# 3008.5 needs a certifi release the registry does not have.
-SALT_REQUIREMENTS=("salt==3008.4" "pytest" "setuptools>=70.1")
+# 3008.5 needs a certifi release the registry does not have. pytest-salt-factories
+# (the Salt project's own harness) runs the master and minions of test_fleet.py.
+SALT_REQUIREMENTS=("salt==3008.4" "pytest" "setuptools>=70.1" "pytest-salt-factories==1.0.5")
 VENV="$KLP_WORK/salt-venv"
 EXT_SRC="$KLP_WORK/salt-ext-src"
 EXT_SITE="$KLP_WORK/salt-ext"
@@ -66,7 +67,8 @@ cargo build --release --locked --bin klp --example fixture
 phase "pip install the extension"
 # Built from a copy so that setuptools leaves no build/ or egg-info in the repo.
 rm -rf "$EXT_SRC" "$EXT_SITE"
-cp -r "$REPO/salt" "$EXT_SRC"
+# -L: the utils module klp_fleet is a symlink to the Ansible collection's copy.
+cp -rL "$REPO/salt" "$EXT_SRC"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
     --target "$EXT_SITE" "$EXT_SRC"
 

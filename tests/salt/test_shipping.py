@@ -6,14 +6,26 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXT_SITE, FILE_ROOT, PACKAGE_DIR, Minion
+from conftest import EXT_SITE, FILE_ROOT, PACKAGE_DIR, REPO, Minion
 
 
-@pytest.mark.parametrize("kind", ["modules", "states"])
-def test_file_root_links_to_the_package_modules(kind):
-    link = FILE_ROOT / "_{}".format(kind) / "klp.py"
+KINDS = [("modules", "klp.py"), ("states", "klp.py"), ("grains", "klp.py"), ("beacons", "klp.py"),
+         ("runners", "klp.py"), ("utils", "klp_fleet.py")]
+
+
+@pytest.mark.parametrize("kind, name", KINDS)
+def test_file_root_links_to_the_package_modules(kind, name):
+    link = FILE_ROOT / "_{}".format(kind) / name
     assert link.is_symlink(), "the file root must not hold a second copy"
-    assert link.resolve() == (PACKAGE_DIR / kind / "klp.py").resolve()
+    assert link.resolve() == (PACKAGE_DIR / kind / name).resolve()
+
+
+def test_the_fleet_summary_is_the_ansible_collections_code():
+    # One implementation for both engines' fleet reports.
+    shared = PACKAGE_DIR / "utils" / "klp_fleet.py"
+    assert shared.is_symlink()
+    assert shared.resolve() == (REPO / "ansible" / "ansible_collections" / "klp" / "livepatch" / "plugins"
+                                / "plugin_utils" / "klp_fleet.py").resolve()
 
 
 def test_installed_extension_registers_the_salt_loader_entry_point():
@@ -21,9 +33,9 @@ def test_installed_extension_registers_the_salt_loader_entry_point():
     entry_points = configparser.ConfigParser()
     entry_points.read(dist_info / "entry_points.txt")
     assert entry_points["salt.loader"]["klp"] == "saltext.klp"
-    for kind in ("modules", "states"):
-        installed = Path(EXT_SITE) / "saltext" / "klp" / kind / "klp.py"
-        assert installed.read_bytes() == (PACKAGE_DIR / kind / "klp.py").read_bytes()
+    for kind, name in KINDS:
+        installed = Path(EXT_SITE) / "saltext" / "klp" / kind / name
+        assert installed.read_bytes() == (PACKAGE_DIR / kind / name).read_bytes()
 
 
 def test_extension_provides_the_modules_and_nothing_else_does(tmp_path, make_fixture):

@@ -38,12 +38,15 @@ class CallbackModule(CallbackBase):
             log.write(json.dumps(record, default=str, sort_keys=True) + '\n')
 
     def _result(self, status, result):
+        # ansible-core 2.19 names them task/host/result; 2.16 only _task/_host/_result.
+        task, host, data = ((result.task, result.host, result.result) if hasattr(result, 'task')
+                            else (result._task, result._host, result._result))
         self._write({
             'kind': 'result',
             'status': status,
-            'task': result.task.get_name(),
-            'host': result.host.get_name(),
-            'result': result.result,
+            'task': task.get_name(),
+            'host': host.get_name(),
+            'result': data,
         })
 
     def v2_runner_on_ok(self, result):
@@ -51,6 +54,9 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._result('ignored' if ignore_errors else 'failed', result)
+
+    def v2_runner_on_unreachable(self, result):
+        self._result('unreachable', result)
 
     def v2_runner_on_skipped(self, result):
         self._result('skipped', result)

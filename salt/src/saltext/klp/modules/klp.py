@@ -30,6 +30,8 @@ __virtualname__ = "klp"
 # klp's exit statuses (see `klp --help`).
 _EXIT_OK = 0
 _EXIT_IN_PROGRESS = 1
+# klp assess answers ok, warning, critical, unknown with 0 to 3 (monitoring plugins' convention).
+_ASSESS_EXIT_CODES = (0, 1, 2, 3)
 
 
 def __virtual__():
@@ -300,3 +302,70 @@ def downgrade(to=None, dry_run=False, root=None):
     if dry_run:
         args.append("--dry-run")
     return _run("downgrade", args, root=root)[0]
+
+
+def _days(name, value):
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        days = -1
+    if isinstance(value, bool) or days < 0 or str(value).strip() != str(days):
+        raise SaltInvocationError("{} must be a whole number of days >= 0, not {!r}".format(name, value))
+    return str(days)
+
+
+def _cve_list(cves):
+    if cves is None:
+        return []
+    if isinstance(cves, str):
+        cves = [cve for cve in cves.split(",") if cve.strip()]
+    if not isinstance(cves, (list, tuple)):
+        raise SaltInvocationError("cves must be a list of CVE ids, not {!r}".format(cves))
+    return [str(cve).strip() for cve in cves]
+
+
+def assess(cves=None, stuck_after=None, expiry_warning=None, expiry_critical=None, root=None):
+    """
+    Return klp's verdict on this host: ``klp assess``, one klp process that
+    reads the status, the loaded patches with their packages and support, the
+    kernel log and the installed kernels.
+
+    The report has ``verdict`` (``ok``, ``warning``, ``critical``,
+    ``unknown``), ``reboot_required`` (true, false, or null when klp could not
+    tell) with ``reboot_reasons``, ``findings`` (``code``, ``severity``,
+    ``message``, ``subject``, ``evidence``), ``transition`` with
+    ``started_seconds_ago``, the ``thresholds`` used, the ``cves`` asked for
+    and the ``facts`` the verdict rests on. See ``klp schema assess``.
+
+    The job's return code is klp's exit status, the monitoring-plugin
+    convention: 0 ok, 1 warning, 2 critical, 3 unknown.
+
+    cves
+        CVE ids to check (a list, or a comma-separated string).
+    stuck_after
+        A transition older than this many seconds is stuck (klp's default: 300).
+    expiry_warning
+        Support ending within this many days is a warning (klp's default: 30).
+    expiry_critical
+        Support ending within this many days is critical (klp's default: 7).
+    root
+        Inspect the system mounted at this directory.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' klp.assess
+        salt '*' klp.assess cves='[CVE-2024-50115]' stuck_after=600
+    """
+    args = ["--cve=" + cve for cve in _cve_list(cves)]
+    if stuck_after is not None:
+        args.append("--stuck-after=" + _seconds("stuck_after", stuck_after))
+    if expiry_warning is not None:
+        args.append("--expiry-warning=" + _days("expiry_warning", expiry_warning))
+    if expiry_critical is not None:
+        args.append("--expiry-critical=" + _days("expiry_critical", expiry_critical))
+    report, exit_code = _run("assess", args, root=root, ok_exit_codes=_ASSESS_EXIT_CODES)
+    if exit_code != _EXIT_OK:
+        __context__["retcode"] = exit_code
+    return report

@@ -9,14 +9,15 @@ document holds an ``error`` object with a stable ``code``). Commands are always
 run as argv lists through ``AnsibleModule.run_command``, never through a shell.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import json
 import os
 import re
 
 # Options every klp module takes; merged into each module's argument_spec and
-# documented in each module (no doc fragment, so each module's doc stands alone).
+# documented once, in the doc fragment klp.livepatch.klp.
 COMMON_ARGUMENT_SPEC = dict(
     root=dict(type='path'),
     klp_path=dict(type='path'),
@@ -120,6 +121,13 @@ class Klp:
                 code='unexpected_exit_code', cmd=cmd, rc=rc, stdout=stdout, stderr=stderr)
         return KlpResult(doc, cmd, rc, stdout, stderr)
 
+    def assess(self, params, cves=()):
+        """The report of one ``klp assess`` run, with the thresholds of the
+        module's ``stuck_after``, ``expiry_warning`` and ``expiry_critical``."""
+        args = assess_args(cves, params.get('stuck_after'), params.get('expiry_warning'),
+                           params.get('expiry_critical'))
+        return self.run(args, ok_rcs=ASSESS_EXIT_CODES).doc
+
 
 def parse_document(stdout):
     """klp's one JSON document, or None when stdout holds something else."""
@@ -140,57 +148,61 @@ def edition_version(edition):
     return edition.split('-', 1)[0]
 
 
-def _segments(version):
-    return re.findall(r'[0-9]+|[A-Za-z]+|~|\^', version)
-
-
-def rpm_vercmp(left, right):
-    """Compare two RPM version strings like rpm's rpmvercmp: -1, 0 or 1.
-
-    Versions are compared segment by segment (digits numerically, letters as
-    strings, digits above letters); ``~`` sorts before everything, ``^`` after
-    the version it follows. String comparison would put 10 before 9.
-    """
-    if left == right:
-        return 0
-    one, two = _segments(left), _segments(right)
-    while one or two:
-        a = one.pop(0) if one else None
-        b = two.pop(0) if two else None
-        if a == '~' or b == '~':
-            if a != '~':
-                return 1
-            if b != '~':
-                return -1
-            continue
-        if a == '^' or b == '^':
-            if a is None:
-                return -1
-            if b is None:
-                return 1
-            if a != '^':
-                return 1
-            if b != '^':
-                return -1
-            continue
-        if a is None:
-            return -1
-        if b is None:
-            return 1
-        if a.isdigit() != b.isdigit():
-            return 1 if a.isdigit() else -1
-        if a.isdigit():
-            a_num, b_num = int(a), int(b)
-            if a_num != b_num:
-                return 1 if a_num > b_num else -1
-        elif a != b:
-            return 1 if a > b else -1
-    return 0
-
-
 def warn_all(module, report):
     """Pass klp's warnings on to Ansible's warnings."""
     for warning in (report or {}).get('warnings') or []:
         count = warning.get('count') or 1
         suffix = ' (%d affected)' % count if count > 1 else ''
         module.warn('klp: %s%s' % (warning.get('message', warning.get('code')), suffix))
+
+
+# klp assess answers ok, warning, critical and unknown with exit codes 0 to 3.
+ASSESS_EXIT_CODES = (0, 1, 2, 3)
+
+
+def assess_args(cves=(), stuck_after=None, expiry_warning=None, expiry_critical=None):
+    """The arguments of one ``klp assess`` run; unset thresholds keep klp's defaults."""
+    args = ['assess']
+    for cve in cves or []:
+        args.append('--cve=%s' % cve)
+    for option, value in (('--stuck-after', stuck_after), ('--expiry-warning', expiry_warning),
+                          ('--expiry-critical', expiry_critical)):
+        if value is not None:
+            args.append('%s=%s' % (option, value))
+    return args
+
+
+def _cves_with_status(assessment, status):
+    return [cve.get('id') for cve in assessment.get('cves') or [] if cve.get('status') == status]
+
+
+def assess_views(assessment, wait=None):
+    """klp_info's gating keys, read off klp's assess report (no verdict of our own).
+
+    ``wait`` is the ``wait`` section of a ``klp check --wait`` run before the
+    assessment, if there was one: a wait that timed out is a transition seen
+    stuck for that long, which klp's kernel-log age may not be able to tell.
+    """
+    facts = assessment.get('facts') or {}
+    findings = assessment.get('findings') or []
+    reasons = [dict(code=f.get('code'), severity=f.get('severity'), message=f.get('message'),
+                    subject=f.get('subject')) for f in findings]
+    codes = [reason['code'] for reason in reasons]
+    ready = facts.get('state') == 'ready'
+    stuck = 'transition_stuck' in codes
+    if not ready and not stuck and wait and wait.get('timed_out'):
+        stuck = True
+        transition = assessment.get('transition') or {}
+        reasons.insert(0, dict(
+            code='transition_stuck', severity='critical', subject=transition.get('patch'),
+            message='the transition of %s (%s) did not finish within %s s'
+                    % (transition.get('patch'), transition.get('direction'), wait.get('timeout_seconds'))))
+    return dict(
+        state=facts.get('state'),
+        ready=ready,
+        transition_stuck=stuck,
+        reboot_recommended=assessment.get('reboot_required') is True or stuck,
+        reasons=reasons,
+        cves_missing=_cves_with_status(assessment, 'not_fixed'),
+        cves_unknown=_cves_with_status(assessment, 'unknown'),
+    )

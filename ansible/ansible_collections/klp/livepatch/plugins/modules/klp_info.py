@@ -3,54 +3,54 @@
 # Copyright (c) klp contributors
 # MIT License (see LICENSE in the collection root)
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
 module: klp_info
-short_description: Report the kernel live patching state, with a verdict for gating reboots
+short_description: Assess the kernel live patching state, with a verdict for gating reboots
 version_added: 0.1.0
 description:
-  - Runs the C(klp) binary on the target and returns its JSON reports as top-level keys, ready for C(register).
-  - Gathers the overall status (always), the loaded live patches and the threads blocking a transition.
-  - Adds a verdict for playbooks that gate reboots or rollouts on the live patching state,
-    see RV(ready), RV(transition_stuck), RV(reboot_recommended) and RV(reasons).
-  - Optionally waits until a running transition finishes (C(klp check --wait)).
+  - Runs C(klp assess) on the target, one klp process that reads the status, the loaded patches with their
+    packages and support, the kernel log and the installed kernels, and decides whether this host is OK and must reboot.
+    Its report is returned as RV(assessment).
+  - RV(ready), RV(transition_stuck), RV(reboot_recommended), RV(reasons), RV(cves_missing) and RV(cves_unknown)
+    are views of that report, for C(when:) conditions. This module makes no verdict of its own.
+  - Optionally waits until a running transition finishes (C(klp check --wait)) before assessing.
+  - The full reports of C(klp status), C(klp patches) and C(klp blocking) only where O(gather) asks for them
+    (one more klp process each).
   - Never changes anything on the target.
 author:
   - klp contributors (!UNKNOWN)
 requirements:
-  - The C(klp) binary on the target (see O(klp_path)).
-  - Reading the threads' states (O(gather=blocking)) needs root; without it the list of
-    blocking threads is incomplete, which RV(reasons) says.
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same way in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
+  - The C(klp) binary on the target (see O(klp_path)), with C(klp assess).
+  - Reading the threads' states and the kernel log needs root; without it klp reports what it could not read
+    (findings C(blocking_incomplete), C(kernel_log_unreadable)) and the verdict is at best C(unknown) for it.
+extends_documentation_fragment:
+  - klp.livepatch.klp
+  - klp.livepatch.klp.assess
 options:
   gather:
     description:
-      - Which reports to gather besides the status, which is always read because the verdict needs it.
-      - V(patches) runs C(klp patches), V(blocking) runs C(klp blocking).
+      - Full reports to gather besides the assessment, each with one more klp run.
+      - V(status) runs C(klp status) (ignored with O(wait), whose C(klp check) report is RV(status) then),
+        V(patches) runs C(klp patches), V(blocking) runs C(klp blocking).
     type: list
     elements: str
     choices: [status, patches, blocking]
-    default: [status, patches, blocking]
+    default: []
   patches_detail:
     description:
-      - How much to report per live patch.
+      - How much to report per live patch, with O(gather=patches).
       - V(basic) is the sysfs view only; V(package) adds the package that shipped each patch and the fixes
         it carries (C(klp -v patches)); V(support) adds the end of support and available updates (C(klp -vv patches)).
-      - O(cves) raises this to at least V(package).
     type: str
     choices: [basic, package, support]
     default: basic
   blocking_detail:
     description:
-      - How much to report per blocking thread.
+      - How much to report per blocking thread, with O(gather=blocking).
       - V(basic) names the thread and the patched functions on its stack; V(cmdline) adds the command line;
         V(stack) adds the whole kernel stack.
     type: str
@@ -58,7 +58,7 @@ options:
     default: basic
   wait:
     description:
-      - Wait until no live patch transition is in progress, or until O(timeout) passes, before gathering.
+      - Wait until no live patch transition is in progress, or until O(timeout) passes, before assessing.
       - When the timeout passes with the transition still running, RV(transition_stuck) is V(true).
         This is not a failure of the module.
     type: bool
@@ -75,39 +75,32 @@ options:
     default: 1
   cves:
     description:
-      - CVE identifiers that must be fixed by an enabled live patch.
-      - Those that are not (or cannot be confirmed from the package data) are listed in RV(cves_missing)
-        and make RV(reboot_recommended) true.
+      - CVE identifiers to check (C(klp assess --cve)). Those klp finds not fixed on the running system
+        (neither by the running kernel nor by an applied live patch) are in RV(cves_missing) and make the
+        verdict critical; those it cannot tell (no package data) are in RV(cves_unknown), never in RV(cves_missing).
     type: list
     elements: str
     default: []
-  root:
-    description:
-      - Inspect the system mounted at this directory instead of V(/) (C(klp --root)).
-    type: path
-  klp_path:
-    description:
-      - Path of the C(klp) binary. By default it is looked up in E(PATH) and the system directories.
-    type: path
 notes:
-  - The verdict never claims that nothing blocks when klp could not read every thread
-    (C(complete=false) in RV(blocking)); RV(reasons) then says so.
-  - Only a wait can tell a slow transition from a stuck one. Without O(wait), a transition in progress is
-    reported as RV(ready=false) with reason C(transition_in_progress) and RV(transition_stuck=false).
+  - The verdict never claims that nothing blocks or that a CVE is fixed when klp could not read what it needs;
+    RV(assessment.verdict) is then C(unknown) and RV(assessment.reboot_required) C(null), with the finding that says why.
+  - C(klp assess) exits 0 to 3 for ok, warning, critical and unknown; all four are answers, not failures of the module.
+    The module fails only when klp fails (its error document, see RV(code) and RV(msg)) or prints no report.
 seealso:
+  - module: klp.livepatch.klp_facts
   - module: klp.livepatch.klp_patch
 '''
 
 EXAMPLES = r'''
-- name: Read the live patching state
+- name: Assess the live patching state
   klp.livepatch.klp_info:
   register: klp
 
-- name: Wait up to 10 minutes for a running transition, then decide
+- name: Wait up to 10 minutes for a running transition, then assess
   klp.livepatch.klp_info:
     wait: true
     timeout: 600
-    gather: [status, blocking]
+    gather: [blocking]
     blocking_detail: cmdline
   register: klp
 
@@ -115,76 +108,157 @@ EXAMPLES = r'''
   ansible.builtin.reboot:
   when: klp.reboot_recommended
 
-- name: Is this CVE live patched here?
+- name: Is this CVE fixed here?
   klp.livepatch.klp_info:
-    gather: [patches]
     cves: [CVE-2024-50115]
   register: klp_cve
 
-- name: Show why a reboot is needed
+- name: Show why
   ansible.builtin.debug:
     msg: "{{ klp_cve.reasons | map(attribute='message') | list }}"
-  when: klp_cve.reboot_recommended
+  when: klp_cve.assessment.verdict != 'ok'
 '''
 
 RETURN = r'''
+assessment:
+  description:
+    - The report of C(klp assess) (see C(klp schema assess) for every field).
+    - C(verdict) is C(ok), C(warning), C(critical) or C(unknown); C(reboot_required) is true, false or null (could not tell),
+      with C(reboot_reasons); C(findings) lists C({code, severity, message, subject, evidence});
+      C(facts) holds what the verdict rests on (state, kernels, per patch package, version, support end, days left).
+  returned: success
+  type: dict
+  contains:
+    verdict:
+      description: C(ok), C(warning), C(critical) or C(unknown) (klp assess's exit status 0, 1, 2, 3).
+      type: str
+      returned: success
+      sample: ok
+    reboot_required:
+      description: True or false; null when klp could not tell (a finding of severity C(unknown) says why).
+      type: bool
+      returned: success
+      sample: false
+    reboot_reasons:
+      description: The finding codes that require the reboot.
+      type: list
+      elements: str
+      returned: success
+      sample: []
+    findings:
+      description: What klp found, most severe first, each C({code, severity, message, subject, evidence}).
+      type: list
+      elements: dict
+      returned: success
+      sample: []
+    facts:
+      description: The facts the verdict rests on.
+      type: dict
+      returned: success
+      contains:
+        state:
+          description: C(ready) or C(in_progress).
+          type: str
+          returned: success
+          sample: ready
+  sample:
+    schema_version: 1
+    verdict: ok
+    reboot_required: false
+    reboot_reasons: []
+    findings: []
+    transition: null
+    thresholds: {stuck_after_seconds: 300.0, expiry_warning_days: 30, expiry_critical_days: 7}
+    cves: []
+    facts:
+      kernel_release: 6.4.0-150600.23.22-default
+      supported: true
+      state: ready
+      patches:
+        - name: livepatch_5_150600_6_1
+          enabled: true
+          transition: false
+          owner: package
+          package: kernel-livepatch-6_4_0-150600_23_22-default-5-150600.6.1.x86_64
+          version: "5"
+          support_end: "2027-06-01"
+          days_left: 182
+    warnings: []
 state:
-  description: The overall state, C(ready) or C(in_progress), after the wait if there was one.
-  returned: always
+  description: The overall state, C(ready) or C(in_progress) (RV(assessment.facts.state)).
+  returned: success
   type: str
   sample: ready
 ready:
-  description: True when no live patch transition is in progress.
-  returned: always
+  description: True when no live patch transition is in progress (RV(state) is C(ready)).
+  returned: success
   type: bool
   sample: true
 transition_stuck:
   description:
-    - True when O(wait) was given and its timeout passed with the transition still in progress.
-    - Always false without O(wait).
-  returned: always
+    - True when klp finds the transition older than O(stuck_after) (finding C(transition_stuck)),
+      or when O(wait) timed out with the transition still in progress.
+  returned: success
   type: bool
   sample: false
 reboot_recommended:
   description:
-    - True when live patching cannot bring this host to the wanted state without a reboot.
-      This is the case for a stuck transition and for a CVE of O(cves) that no enabled live patch fixes.
-  returned: always
+    - True when klp says a reboot is required (RV(assessment.reboot_required), see RV(assessment.reboot_reasons)),
+      or when the transition is stuck (RV(transition_stuck)), since a reboot is the one sure way to end it.
+    - False also when klp could not tell (RV(assessment.reboot_required) is null), so check RV(assessment.verdict) too.
+  returned: success
   type: bool
   sample: false
 reasons:
   description:
-    - Why the host is not simply ready, each with a stable C(code) and a message for people.
-    - "Codes: C(unsupported), C(transition_in_progress), C(transition_stuck), C(blocking_incomplete),
-      C(patch_disabled), C(cve_not_live_patched)."
-  returned: always
+    - The findings of klp assess, most severe first, as C(code), C(severity), C(message) and C(subject).
+    - Codes are klp's finding codes (C(klp schema assess)); a wait that timed out adds C(transition_stuck) if klp did not.
+  returned: success
   type: list
   elements: dict
   contains:
     code:
-      description: Stable identifier of the reason.
+      description: Stable identifier of the finding.
       type: str
       returned: always
-      sample: transition_stuck
+      sample: support_expiring
+    severity:
+      description: C(info), C(warning), C(unknown) or C(critical).
+      type: str
+      returned: always
+      sample: warning
     message:
       description: Explanation for people.
       type: str
       returned: always
-      sample: "the transition of livepatch_2_150600_2_1 did not finish within 60.0 s"
+      sample: support for livepatch_5_150600_6_1 ends on 2026-12-20, in 19 days
+    subject:
+      description: The patch, package or CVE the finding is about; null for the whole host.
+      type: str
+      returned: always
+      sample: livepatch_5_150600_6_1
   sample:
-    - code: transition_stuck
-      message: the transition of livepatch_2_150600_2_1 did not finish within 60.0 s
+    - code: support_expiring
+      severity: warning
+      message: support for livepatch_5_150600_6_1 ends on 2026-12-20, in 19 days
+      subject: livepatch_5_150600_6_1
 cves_missing:
-  description: The CVEs of O(cves) that no enabled live patch is known to fix.
-  returned: always
+  description: The CVEs of O(cves) that klp finds not fixed on the running system.
+  returned: success
   type: list
   elements: str
   sample: [CVE-2024-50115]
+cves_unknown:
+  description: The CVEs of O(cves) whose state klp cannot tell (package data unknown).
+  returned: success
+  type: list
+  elements: str
+  sample: []
 status:
   description:
-    - The report of C(klp status), or of C(klp check --wait) with O(wait) (then with a C(wait) key).
-    - See C(klp schema status) and C(klp schema check) for every field.
-  returned: always
+    - With O(wait), the report of C(klp check --wait) (with its C(wait) key); else the report of C(klp status)
+      when O(gather) has V(status); else null. See C(klp schema check) and C(klp schema status).
+  returned: success
   type: dict
   sample:
     schema_version: 1
@@ -199,9 +273,8 @@ status:
     warnings: []
 patches:
   description:
-    - The loaded live patches (the C(patches) list of C(klp patches)), in stack order where the kernel tells it.
-    - C(null) when not in O(gather) and O(cves) is empty.
-  returned: always
+    - The loaded live patches (the C(patches) list of C(klp patches)) when O(gather) has V(patches), else null.
+  returned: success
   type: list
   elements: dict
   sample:
@@ -215,9 +288,9 @@ patches:
               sympos: 1
 blocking:
   description:
-    - The report of C(klp blocking); C(null) when not in O(gather).
+    - The report of C(klp blocking) when O(gather) has V(blocking), else null.
     - When C(complete) is false some threads could not be read, and C(threads) may miss blockers.
-  returned: always
+  returned: success
   type: dict
   sample:
     schema_version: 1
@@ -244,6 +317,43 @@ blocking:
             function: busy_sleep
             frame: "[<0>] busy_sleep+0x15/0x30 [klp_busy]"
     warnings: []
+msg:
+  description: What failed, for people.
+  returned: failure
+  type: str
+  sample: "klp assess failed: /srv/host does not exist or is not a directory"
+code:
+  description: klp's stable error code, or one of this module's (C(klp_not_found), C(invalid_argument),
+    C(invalid_output), C(unexpected_exit_code)).
+  returned: failure
+  type: str
+  sample: root_not_found
+cmd:
+  description: The klp command that failed, as an argv list.
+  returned: failure
+  type: list
+  elements: str
+  sample: [/usr/bin/klp, --format, json, --root, /srv/host, assess]
+rc:
+  description: Exit code of the klp command that failed.
+  returned: failure
+  type: int
+  sample: 3
+stdout:
+  description: Standard output of the klp command that failed (its JSON error document).
+  returned: failure
+  type: str
+  sample: '{"schema_version":1,"error":{"code":"root_not_found","message":"...","exit_code":3,"path":"/srv/host","details":null}}'
+stderr:
+  description: Standard error of the klp command that failed.
+  returned: failure
+  type: str
+  sample: "klp: error: /srv/host does not exist or is not a directory"
+details:
+  description: The C(details) object of klp's error document, if any.
+  returned: failure
+  type: dict
+  sample: null
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -252,8 +362,10 @@ from ansible_collections.klp.livepatch.plugins.module_utils.klp import (
     COMMON_ARGUMENT_SPEC,
     Klp,
     KlpError,
+    assess_views,
     warn_all,
 )
+
 
 DETAIL_LEVELS = {
     'basic': 0,
@@ -264,95 +376,28 @@ DETAIL_LEVELS = {
 }
 
 
-def _reason(code, message):
-    return dict(code=code, message=message)
-
-
-def missing_cves(wanted, patches):
-    """CVEs of ``wanted`` no enabled patch's package lists, and the patches
-    whose package data was unknown (so a CVE could not be confirmed)."""
-    fixed = set()
-    unknown = []
-    for patch in patches or []:
-        if not patch.get('enabled'):
-            continue
-        package = patch.get('package')
-        cves = package.get('cves') if isinstance(package, dict) else None
-        if cves is None:
-            unknown.append(patch.get('name'))
-            continue
-        fixed.update(cve.upper() for cve in cves)
-    return [cve for cve in wanted if cve.upper() not in fixed], unknown
-
-
-def verdict(status, patches, blocking, wanted_cves):
-    """The gating answer: (ready, transition_stuck, reboot_recommended, reasons, cves_missing)."""
-    reasons = []
-    ready = status.get('state') == 'ready'
-    wait = status.get('wait') or {}
-    stuck = not ready and bool(wait.get('timed_out'))
-    reboot = False
-
-    if not status.get('supported', False):
-        reasons.append(_reason('unsupported', 'the running kernel does not support live patching'))
-
-    if not ready:
-        transition = status.get('transition') or {}
-        name = transition.get('patch', '(unknown patch)')
-        direction = transition.get('direction', 'unknown direction')
-        if stuck:
-            reboot = True
-            reasons.append(_reason(
-                'transition_stuck',
-                'the transition of %s (%s) did not finish within %s s'
-                % (name, direction, wait.get('timeout_seconds'))))
-        else:
-            reasons.append(_reason(
-                'transition_in_progress', 'the transition of %s (%s) is in progress' % (name, direction)))
-        if blocking is not None and not blocking.get('complete', False):
-            reasons.append(_reason(
-                'blocking_incomplete',
-                '%s threads could not be read: the blocking threads listed may be incomplete '
-                '(klp needs root to read them)' % blocking.get('threads_unreadable', 'some')))
-
-    for patch in patches or []:
-        if not patch.get('enabled') and not patch.get('transition'):
-            reasons.append(_reason(
-                'patch_disabled', 'live patch %s is loaded but disabled' % patch.get('name')))
-
-    cves_missing = []
-    if wanted_cves:
-        cves_missing, unknown = missing_cves(wanted_cves, patches)
-        for cve in cves_missing:
-            message = 'no enabled live patch is known to fix %s' % cve
-            if unknown:
-                message += ' (package data unknown for %s)' % ', '.join(unknown)
-            reasons.append(_reason('cve_not_live_patched', message))
-        if cves_missing:
-            reboot = True
-
-    return ready, stuck, reboot, reasons, cves_missing
-
-
 def gather(module, klp):
     params = module.params
     sections = set(params['gather'])
-    patches_verbosity = DETAIL_LEVELS[params['patches_detail']]
-    if params['cves']:
-        sections.add('patches')
-        patches_verbosity = max(patches_verbosity, 1)
 
+    status = None
+    wait = None
     if params['wait']:
         # `check` answers "still in progress" with exit code 1 and its report.
         status = klp.run(['check', '--wait', '--timeout', str(params['timeout']),
                           '--interval', str(params['interval'])], ok_rcs=(0, 1)).doc
-    else:
+        warn_all(module, status)
+        wait = status.get('wait')
+    elif 'status' in sections:
         status = klp.run(['status']).doc
-    warn_all(module, status)
+        warn_all(module, status)
+
+    assessment = klp.assess(params, cves=params['cves'])
+    warn_all(module, assessment)
 
     patches = None
     if 'patches' in sections:
-        report = klp.run(['patches'], verbosity=patches_verbosity).doc
+        report = klp.run(['patches'], verbosity=DETAIL_LEVELS[params['patches_detail']]).doc
         warn_all(module, report)
         patches = report.get('patches', [])
 
@@ -361,31 +406,23 @@ def gather(module, klp):
         blocking = klp.run(['blocking'], verbosity=DETAIL_LEVELS[params['blocking_detail']]).doc
         warn_all(module, blocking)
 
-    ready, stuck, reboot, reasons, cves_missing = verdict(status, patches, blocking, params['cves'])
-    return dict(
-        changed=False,
-        state=status.get('state'),
-        ready=ready,
-        transition_stuck=stuck,
-        reboot_recommended=reboot,
-        reasons=reasons,
-        cves_missing=cves_missing,
-        status=status,
-        patches=patches,
-        blocking=blocking,
-    )
+    result = dict(changed=False, assessment=assessment, status=status, patches=patches, blocking=blocking)
+    result.update(assess_views(assessment, wait))
+    return result
 
 
 def main():
     argument_spec = dict(
-        gather=dict(type='list', elements='str', choices=['status', 'patches', 'blocking'],
-                    default=['status', 'patches', 'blocking']),
+        gather=dict(type='list', elements='str', choices=['status', 'patches', 'blocking'], default=[]),
         patches_detail=dict(type='str', choices=['basic', 'package', 'support'], default='basic'),
         blocking_detail=dict(type='str', choices=['basic', 'cmdline', 'stack'], default='basic'),
         wait=dict(type='bool', default=False),
         timeout=dict(type='float', default=300),
         interval=dict(type='float', default=1),
         cves=dict(type='list', elements='str', default=[]),
+        stuck_after=dict(type='float'),
+        expiry_warning=dict(type='int'),
+        expiry_critical=dict(type='int'),
     )
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

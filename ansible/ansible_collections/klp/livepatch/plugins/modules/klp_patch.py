@@ -3,7 +3,8 @@
 # Copyright (c) klp contributors
 # MIT License (see LICENSE in the collection root)
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
@@ -44,14 +45,8 @@ options:
         above it make the task fail.
       - With a numeric O(version), hosts at O(version) are unchanged, and any host at neither version fails.
     type: str
-  root:
-    description:
-      - Act on the system mounted at this directory instead of V(/) (C(klp --root)); rpm and zypper act on it too.
-    type: path
-  klp_path:
-    description:
-      - Path of the C(klp) binary. By default it is looked up in E(PATH) and the system directories.
-    type: path
+extends_documentation_fragment:
+  - klp.livepatch.klp
 notes:
   - On failure the result carries C(code) (klp's stable error code, such as C(version_newer),
     C(version_not_found), C(no_older_version), C(lock_held) or C(zypper_failed)), C(rc), C(stdout),
@@ -197,7 +192,6 @@ from ansible_collections.klp.livepatch.plugins.module_utils.klp import (
     KlpError,
     edition_version,
     is_rpm_version,
-    rpm_vercmp,
     warn_all,
 )
 
@@ -239,49 +233,46 @@ def decide_version(klp, version, from_version):
     return Decision(plan, target=version)
 
 
+def compare_installed(klp, version):
+    """Where the installed version stands against ``version``: -1, 0 or 1,
+    with klp's answer (a dry-run report, or its error) and the package and
+    installed edition it names. klp compares with rpm's rules (10 > 9), so
+    this module has no comparison of its own: a dry run to ``version`` changes
+    nothing when ``version`` is installed, is refused as newer when the
+    installed one is older, and is a plan (or not found) when it is newer."""
+    try:
+        probe = klp.run(['downgrade', '--dry-run', '--to=%s' % version])
+    except KlpError as err:
+        details = err.details if isinstance(err.details, dict) else {}
+        order = {'version_newer': -1, 'version_not_found': 1}.get(err.code)
+        if order is None:
+            raise
+        return order, err, details.get('package'), details.get('installed')
+    plan = probe.doc
+    order = 0 if plan.get('from') == plan.get('to') else 1
+    return order, probe, plan.get('package'), plan.get('from')
+
+
 def decide_previous(klp, from_version):
     """``version: previous`` guarded by ``from_version``: one step back, once."""
-    try:
-        probe = klp.run(['downgrade', '--dry-run'])
-    except KlpError as err:
-        if err.code != 'no_older_version':
-            raise
-        # Nothing older exists. Fine if we are below from_version already
-        # (a rollback already happened); an error at from_version itself.
-        try:
-            probe = klp.run(['downgrade', '--dry-run', '--to=%s' % from_version])
-        except KlpError as guard_err:
-            if guard_err.code == 'version_newer':
-                return _already_below(klp, from_version, guard_err)
-            raise
-        installed = edition_version(probe.doc.get('from'))
-        if installed != from_version:
-            raise _guard_error(
-                '%s is at version %s, above from_version %s: not rolling back (the guard protects newer hosts)'
-                % (probe.doc.get('package'), installed, from_version), probe)
-        raise err
-    plan = probe.doc
-    installed = edition_version(plan.get('from'))
-    order = rpm_vercmp(installed, from_version)
-    if order == 0:
-        return Decision(plan, target=edition_version(plan.get('to')))
+    order, probe, package, installed = compare_installed(klp, from_version)
     if order < 0:
-        return Decision(plan, msg='%s is at version %s, below from_version %s: already rolled back'
-                        % (plan.get('package'), installed, from_version))
-    raise _guard_error(
-        '%s is at version %s, above from_version %s: not rolling back (the guard protects newer hosts)'
-        % (plan.get('package'), installed, from_version), probe)
+        return _already_below(klp, from_version, installed)
+    if order > 0:
+        raise _guard_error(
+            '%s is at version %s, above from_version %s: not rolling back (the guard protects newer hosts)'
+            % (package, edition_version(installed), from_version), probe)
+    # At from_version: the previous version, if there is one (no_older_version otherwise).
+    plan = klp.run(['downgrade', '--dry-run']).doc
+    return Decision(plan, target=edition_version(plan.get('to')))
 
 
-def _already_below(klp, from_version, guard_err):
-    """The installed version is below from_version and is the oldest there is:
-    nothing to do. The plan is a dry run to the installed version itself."""
-    installed = (guard_err.details or {}).get('installed') if isinstance(guard_err.details, dict) else None
-    if installed:
-        plan = klp.run(['downgrade', '--dry-run', '--to=%s' % edition_version(installed)]).doc
-    else:
-        plan = {'from': None, 'to': None, 'package': None}
-    return Decision(plan, msg='the installed version is below from_version %s: already rolled back' % from_version)
+def _already_below(klp, from_version, installed):
+    """The installed version is below from_version: nothing to do. The plan is
+    a dry run to the installed version itself."""
+    plan = klp.run(['downgrade', '--dry-run', '--to=%s' % edition_version(installed)]).doc
+    return Decision(plan, msg='%s is at version %s, below from_version %s: already rolled back'
+                    % (plan.get('package'), edition_version(plan.get('from')), from_version))
 
 
 def apply(module, klp):

@@ -2,16 +2,21 @@
 # Copyright (c) klp contributors
 # MIT License (see LICENSE in the collection root)
 
-"""A fake klp for the module unit tests: canned JSON documents per command.
+"""A fake klp for the module unit tests: klp's answers per command.
 
-The real binary is exercised by tests/ansible (real ansible-playbook); here
-run_command is replaced so that each decision path of the modules can be
-driven precisely, including klp outputs that are hard to provoke for real.
+The answers klp_info and klp_facts get are the real binary's, captured by
+tests/ansible/capture_klp.py into captured_klp.json beside this file (the
+suite writes it before `ansible-test units`; it is not committed), so a
+change of klp's JSON reaches these tests. The real binary is also exercised
+by tests/ansible (real ansible-playbook); here run_command is replaced so
+that each decision path of the modules can be driven precisely.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import json
+import os
 import sys
 
 import pytest
@@ -43,6 +48,22 @@ def error_doc(code, message='failed', exit_code=1, details=None):
         'code': code, 'message': message, 'exit_code': exit_code, 'path': None, 'details': details}})
 
 
+CAPTURED_PATH = os.path.join(os.path.dirname(__file__), 'captured_klp.json')
+
+
+def captured(name):
+    """One answer of the real klp: {'args', 'rc', 'stdout', 'stderr'}."""
+    if not os.path.exists(CAPTURED_PATH):
+        pytest.fail('%s is missing: tests/ansible/run.sh writes it with tests/ansible/capture_klp.py'
+                    % CAPTURED_PATH)
+    with open(CAPTURED_PATH, encoding='utf-8') as f:
+        return json.load(f)[name]
+
+
+def captured_doc(name):
+    return json.loads(captured(name)['stdout'])
+
+
 class FakeKlp:
     """Answers klp command lines from a table keyed by the arguments after the
     global options, e.g. ``('downgrade', '--dry-run', '--to=3')``; records calls."""
@@ -55,6 +76,15 @@ class FakeKlp:
         if stdout is None:
             stdout = json.dumps(doc)
         self.responses[tuple(args)] = (rc, stdout, stderr)
+
+    def add_captured(self, name):
+        """Answer the captured command with the real klp's answer; returns its document."""
+        answer = captured(name)
+        args = list(answer['args'])
+        while args and args[0].startswith('-v'):
+            args.pop(0)  # verbosity is a global option, before the command
+        self.add(args, rc=answer['rc'], stdout=answer['stdout'], stderr=answer['stderr'])
+        return json.loads(answer['stdout'])
 
     def add_error(self, args, code, rc=1, details=None, message='failed'):
         self.add(args, rc=rc, stdout=error_doc(code, message=message, exit_code=rc, details=details),

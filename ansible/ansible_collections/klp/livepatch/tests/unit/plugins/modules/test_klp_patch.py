@@ -2,7 +2,10 @@
 # Copyright (c) klp contributors
 # MIT License (see LICENSE in the collection root)
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
 
 from ansible_collections.klp.livepatch.plugins.modules import klp_patch
 
@@ -113,6 +116,7 @@ def test_success_that_left_another_version_is_a_failure(fake_klp, run_module):
 
 
 def test_previous_steps_back_once_from_the_guarded_version(fake_klp, run_module):
+    fake_klp.add(['downgrade', '--dry-run', '--to=5'], plan('5-150600.2.1', '5-150600.2.1'))
     fake_klp.add(['downgrade', '--dry-run'], plan('5-150600.2.1', '4-150600.2.1'))
     fake_klp.add(['downgrade', '--to=4'], done('5-150600.2.1', '4-150600.2.1'))
 
@@ -120,54 +124,51 @@ def test_previous_steps_back_once_from_the_guarded_version(fake_klp, run_module)
 
     assert not failed, result
     assert result['changed'] is True and result['after_version'] == '4'
-    assert fake_klp.commands() == [('downgrade', '--dry-run'), ('downgrade', '--to=4')]
+    assert fake_klp.commands() == [('downgrade', '--dry-run', '--to=5'), ('downgrade', '--dry-run'),
+                                   ('downgrade', '--to=4')]
 
 
 def test_previous_is_idempotent_once_below_the_guard(fake_klp, run_module):
-    fake_klp.add(['downgrade', '--dry-run'], plan('4-150600.2.1', '3-150600.2.1'))
+    # klp refuses "--to=5" as newer: the installed version is below the guard.
+    fake_klp.add_error(['downgrade', '--dry-run', '--to=5'], 'version_newer',
+                       details={'installed': '4-150600.2.1', 'package': PACKAGE})
+    fake_klp.add(['downgrade', '--dry-run', '--to=4'], plan('4-150600.2.1', '4-150600.2.1'))
 
     result, failed = run_module(klp_patch.main, {'version': 'previous', 'from_version': '5'})
 
     assert not failed
     assert result['changed'] is False and result['before_version'] == result['after_version'] == '4'
     assert 'already rolled back' in result['msg']
-    assert fake_klp.commands() == [('downgrade', '--dry-run')]
+    assert ('downgrade', '--dry-run') not in fake_klp.commands()
 
 
-def test_previous_refuses_hosts_above_the_guard(fake_klp, run_module):
-    fake_klp.add(['downgrade', '--dry-run'], plan('6-150600.2.1', '5-150600.2.1'))
+@pytest.mark.parametrize('answer', ['plan', 'version_not_found'])
+def test_previous_refuses_hosts_above_the_guard(fake_klp, run_module, answer):
+    # Above the guard klp plans a downgrade to it, or finds it in no repository.
+    if answer == 'plan':
+        fake_klp.add(['downgrade', '--dry-run', '--to=5'], plan('6-150600.2.1', '5-150600.2.1'))
+    else:
+        fake_klp.add_error(['downgrade', '--dry-run', '--to=5'], 'version_not_found',
+                           details={'installed': '6-150600.2.1', 'package': PACKAGE})
 
     result, failed = run_module(klp_patch.main, {'version': 'previous', 'from_version': '5'})
 
     assert failed and result['code'] == 'from_version_mismatch'
-    assert 'above from_version 5' in result['msg']
-    assert fake_klp.commands() == [('downgrade', '--dry-run')]
+    assert 'at version 6, above from_version 5' in result['msg']
+    assert fake_klp.commands() == [('downgrade', '--dry-run', '--to=5')]
 
 
-def test_previous_compares_versions_numerically_not_as_strings(fake_klp, run_module):
-    # '10' < '9' as strings; as RPM versions 10 is above the guard 9.
-    fake_klp.add(['downgrade', '--dry-run'], plan('10-150600.2.1', '9-150600.2.1'))
+def test_previous_passes_other_klp_errors_on(fake_klp, run_module):
+    fake_klp.add_error(['downgrade', '--dry-run', '--to=5'], 'no_package', message='no live patch package')
 
-    result, failed = run_module(klp_patch.main, {'version': 'previous', 'from_version': '9'})
+    result, failed = run_module(klp_patch.main, {'version': 'previous', 'from_version': '5'})
 
-    assert failed and result['code'] == 'from_version_mismatch'
-
-
-def test_previous_at_the_oldest_version_below_guard_is_unchanged(fake_klp, run_module):
-    fake_klp.add_error(['downgrade', '--dry-run'], 'no_older_version')
-    fake_klp.add_error(['downgrade', '--dry-run', '--to=2'], 'version_newer',
-                       details={'installed': '1-150600.1.1'})
-    fake_klp.add(['downgrade', '--dry-run', '--to=1'], plan('1-150600.1.1', '1-150600.1.1'))
-
-    result, failed = run_module(klp_patch.main, {'version': 'previous', 'from_version': '2'})
-
-    assert not failed, result
-    assert result['changed'] is False and result['before'] == '1-150600.1.1'
+    assert failed and result['code'] == 'no_package'
 
 
 def test_previous_at_the_guard_without_older_version_fails(fake_klp, run_module):
-    fake_klp.add_error(['downgrade', '--dry-run'], 'no_older_version', message='nothing older than 1')
     fake_klp.add(['downgrade', '--dry-run', '--to=1'], plan('1-150600.1.1', '1-150600.1.1'))
+    fake_klp.add_error(['downgrade', '--dry-run'], 'no_older_version', message='nothing older than 1')
 
     result, failed = run_module(klp_patch.main, {'version': 'previous', 'from_version': '1'})
 

@@ -1,0 +1,1 @@
+../../src/saltext/klp/beacons/klp.py

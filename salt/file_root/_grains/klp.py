@@ -1,0 +1,1 @@
+../../src/saltext/klp/grains/klp.py

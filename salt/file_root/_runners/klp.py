@@ -1,0 +1,1 @@
+../../src/saltext/klp/runners/klp.py

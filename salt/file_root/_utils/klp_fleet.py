@@ -1,0 +1,1 @@
+../../src/saltext/klp/utils/klp_fleet.py

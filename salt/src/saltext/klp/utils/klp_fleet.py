@@ -1,0 +1,1 @@
+../../../../../ansible/ansible_collections/klp/livepatch/plugins/plugin_utils/klp_fleet.py
