@@ -8,7 +8,7 @@ module has a binary to run.
     klp installed:
       klp_install.installed:
         - repo_url: https://repo.example.com/klp   # a tree made by dist/build.sh
-        - version: 0.1.0-1                         # optional: hold this VERSION-RELEASE
+        - version: 0.2.0-1                         # optional: hold this VERSION-RELEASE
 
 The file root's ``livepatch/install.sls`` applies it from pillar ``klp``.
 Idempotent: the repository file is written only when its content differs,
