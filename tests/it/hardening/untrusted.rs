@@ -13,6 +13,7 @@ use crate::fixture::{Fixture, Object, Patch, Task, Tree};
 use crate::support::{assert_valid, is_root, klp, Klp};
 use serde_json::Value;
 use std::ffi::OsStr;
+use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -740,15 +741,26 @@ fn check_whose_answer_cannot_be_written_exits_2() {
         let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
         let output = klp(args).root(&tree).command().stdout(full).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}: a ready answer that was not written is no answer");
-        let mut child = klp(args).root(&tree).command().stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-        drop(child.stdout.take());
-        assert_eq!(child.wait().unwrap().code(), Some(2), "{args:?}: closed stdout");
+        let code = klp(args).root(&tree).command().stdout(closed_pipe()).stderr(Stdio::null()).status().unwrap();
+        assert_eq!(code.code(), Some(2), "{args:?}: closed stdout");
     }
     // Other commands keep their exit status on a closed pipe.
-    let mut child =
-        klp(&["status"]).root(&tree).command().stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    drop(child.stdout.take());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let code = klp(&["status"]).root(&tree).command().stdout(closed_pipe()).stderr(Stdio::null()).status().unwrap();
+    assert_eq!(code.code(), Some(0));
+}
+
+/// The write end of a pipe whose read end is already closed: the child's
+/// first write fails with EPIPE, whatever the timing (closing the read end
+/// after spawning raced with the child's write into the pipe buffer).
+fn closed_pipe() -> Stdio {
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills the two descriptors, which we own from here on.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: fds[0] is ours and closed once; fds[1] is handed to Stdio, which owns it.
+    unsafe {
+        libc::close(fds[0]);
+        Stdio::from(std::os::fd::OwnedFd::from_raw_fd(fds[1]))
+    }
 }
 
 #[test]
