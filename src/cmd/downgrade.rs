@@ -1,5 +1,6 @@
 use super::Context;
 use crate::cli::DowngradeArgs;
+use crate::pkg::backend::{self, Family};
 use crate::pkg::downgrade::{self, Request, Terminal};
 use crate::report::{DowngradeReport, SchemaVersion};
 use crate::sys::{livepatch, SysRoot};
@@ -7,16 +8,43 @@ use crate::Result;
 
 pub fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
     let patch_before = loaded_patch(&ctx.sys)?;
+    let selected = backend::select(ctx.sys.root(), ctx.backend);
     let request = Request {
         root: ctx.sys.root(),
         kernel: ctx.sys.kernel_release(),
         to: args.to.as_deref(),
         dry_run: args.dry_run,
         assume_yes: ctx.non_interactive,
+        backend: &selected,
     };
     let outcome = downgrade::run(&request, &mut Terminal)?;
-    // Re-read: the package's scriptlets replace the loaded patch.
+    // Re-read: the package's scriptlets may have replaced the loaded patch.
     let patch_after = if outcome.changed { loaded_patch(&ctx.sys)? } else { patch_before.clone() };
+    let loaded_patch_changed = outcome.changed.then(|| patch_after != patch_before);
+    let live_revert_supported = outcome.family == Family::Suse;
+    let note = match (outcome.family, loaded_patch_changed) {
+        (Family::RedHat, Some(false)) => Some(format!(
+            "Red Hat does not support reverting a live patch without a reboot: the package is now {}, \
+             but the loaded live patch is still {}; the installed version is loaded at the next boot",
+            outcome.to,
+            patch_after.as_deref().unwrap_or("none")
+        )),
+        (Family::RedHat, Some(true)) => Some(
+            "the package's scriptlets replaced the loaded live patch; Red Hat does not support reverting a \
+             live patch without a reboot"
+                .to_string(),
+        ),
+        (Family::RedHat, None) if !outcome.command.is_empty() => Some(
+            "Red Hat does not support reverting a live patch without a reboot: after this downgrade the loaded \
+             live patch changes only through the package's scriptlets or a reboot"
+                .to_string(),
+        ),
+        (Family::Suse, Some(false)) => Some(format!(
+            "the package changed but the loaded live patch is still {}",
+            patch_after.as_deref().unwrap_or("none")
+        )),
+        _ => None,
+    };
     Ok(DowngradeReport {
         schema_version: SchemaVersion,
         package: outcome.package,
@@ -25,10 +53,16 @@ pub fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
         dry_run: args.dry_run,
         changed: outcome.changed,
         command: outcome.command,
-        zypper_exit_code: outcome.zypper_exit_code,
+        zypper_exit_code: if outcome.family == Family::Suse { outcome.exit_code } else { None },
         installed_after: outcome.installed_after,
         patch_before,
         patch_after,
+        backend: selected.report(),
+        package_manager: outcome.family.package_manager().to_string(),
+        package_manager_exit_code: outcome.exit_code,
+        loaded_patch_changed,
+        live_revert_supported,
+        note,
         warnings: Vec::new(),
     })
 }

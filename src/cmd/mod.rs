@@ -20,6 +20,7 @@ pub struct Context {
     pub sys: SysRoot,
     pub verbosity: u8,
     pub non_interactive: bool,
+    pub backend: crate::pkg::backend::Choice,
 }
 
 pub fn run(cli: &Cli) -> Result<Report> {
@@ -33,8 +34,12 @@ pub fn run(cli: &Cli) -> Result<Report> {
         Command::Completions { shell } => return Ok(Report::Raw(crate::manpage::completions(*shell))),
         _ => {}
     }
-    let ctx =
-        Context { sys: SysRoot::new(&cli.root)?, verbosity: cli.verbose.min(2), non_interactive: cli.non_interactive };
+    let ctx = Context {
+        sys: SysRoot::new(&cli.root)?,
+        verbosity: cli.verbose.min(2),
+        non_interactive: cli.non_interactive,
+        backend: cli.backend,
+    };
     Ok(match &cli.command {
         Command::Status => Report::Status(status::run(&ctx)?),
         Command::Check(args) => Report::Check(check::run(&ctx, args)?),

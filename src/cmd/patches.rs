@@ -1,6 +1,6 @@
 use super::Context;
 use crate::cli::PatchesArgs;
-use crate::pkg::info;
+use crate::pkg::{backend, info};
 use crate::report::{PatchInfo, PatchesReport, SchemaVersion};
 use crate::sys::livepatch;
 use crate::Result;
@@ -10,13 +10,15 @@ pub fn run(ctx: &Context, args: &PatchesArgs) -> Result<PatchesReport> {
     let supported = patches.is_some();
     let patches = patches.unwrap_or_default();
     let order = livepatch::patch_order(&patches);
-    let (packages, warnings) = if ctx.verbosity >= 1 {
+    let (packages, warnings, selected) = if ctx.verbosity >= 1 {
         let names: Vec<String> = patches.iter().map(|p| p.name.clone()).collect();
         let options = info::Options { verbosity: ctx.verbosity, refresh: args.refresh };
-        let (infos, warnings) = info::describe(ctx.sys.root(), ctx.sys.kernel_release().as_deref(), &names, &options);
-        (infos.into_iter().map(Some).collect(), warnings)
+        let selected = backend::select(ctx.sys.root(), ctx.backend);
+        let (infos, warnings) =
+            info::describe(ctx.sys.root(), ctx.sys.kernel_release().as_deref(), &names, &options, &selected);
+        (infos.into_iter().map(Some).collect(), warnings, Some(selected.report()))
     } else {
-        (vec![None; patches.len()], Vec::new())
+        (vec![None; patches.len()], Vec::new(), None)
     };
     Ok(PatchesReport {
         schema_version: SchemaVersion,
@@ -36,6 +38,7 @@ pub fn run(ctx: &Context, args: &PatchesArgs) -> Result<PatchesReport> {
                 package,
             })
             .collect(),
+        backend: selected,
         warnings,
     })
 }

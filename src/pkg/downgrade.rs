@@ -1,12 +1,16 @@
 //! `downgrade`: replace the running kernel's live patch package with an
-//! older version through zypper, then verify with rpm.
+//! older version through zypper (SUSE) or dnf (Red Hat), then verify with rpm.
+//!
+//! Red Hat's `0-0` placeholder package (installed, no module) is never a
+//! target by default: going back from `1-1` needs `--to 0-0` spelled out.
 //!
 //! Every failure re-reads the installed version with rpm and puts it in the
 //! error details (`installed`), so a caller can see that nothing changed.
 
+use super::backend::{Family, Selected};
 use super::rpm;
 use super::vercmp::Edition;
-use super::{error, naming, zypper, ErrorKind, Tools};
+use super::{dnf, error, kpatch, zypper, ErrorKind, Tools};
 use crate::{Error, Result};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -19,6 +23,7 @@ pub struct Request<'a> {
     pub dry_run: bool,
     /// `-n`: no confirmation.
     pub assume_yes: bool,
+    pub backend: &'a Selected,
 }
 
 pub struct Outcome {
@@ -27,7 +32,9 @@ pub struct Outcome {
     pub to: String,
     pub changed: bool,
     pub command: Vec<String>,
-    pub zypper_exit_code: Option<i32>,
+    pub family: Family,
+    /// The package manager's exit status (a Red Hat dry run's test transaction too).
+    pub exit_code: Option<i32>,
     pub installed_after: Option<String>,
 }
 
@@ -66,16 +73,28 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
             serde_json::json!({ "kernel_release": null }),
         )
     })?;
-    let package = naming::livepatch_package(&kernel).ok_or_else(|| {
-        error(
-            ErrorKind::NoPackage,
-            format!("kernel release {kernel} does not name a live patch package (VERSION-RELEASE-FLAVOR)"),
-            serde_json::json!({ "kernel_release": kernel }),
-        )
-    })?;
+    // No rpm database, no package: whatever the family (and run no rpm).
     if !tools.has_rpm_database() {
         return Err(tools.no_database_error(ErrorKind::NoPackage));
     }
+    let family = request.backend.family.ok_or_else(|| {
+        error(
+            ErrorKind::BackendUnknown,
+            request.backend.unknown_message(),
+            serde_json::json!({ "os_release_id": request.backend.os_release_id }),
+        )
+    })?;
+    let package = family.livepatch_package(&kernel).ok_or_else(|| {
+        let form = match family {
+            Family::Suse => "VERSION-RELEASE-FLAVOR",
+            Family::RedHat => "VERSION-RELEASE.DIST.ARCH",
+        };
+        error(
+            ErrorKind::NoPackage,
+            format!("kernel release {kernel} does not name a live patch package ({form})"),
+            serde_json::json!({ "kernel_release": kernel }),
+        )
+    })?;
     // Held until the installed version is verified: a second downgrade must
     // not plan from the version this one is about to replace.
     let _lock = if request.dry_run { None } else { lock_root(request.root, &tools, &package)? };
@@ -87,6 +106,15 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
         )
     })?;
     let from = installed.to_string();
+    if family.is_placeholder(&installed) {
+        return Err(error(
+            ErrorKind::NoPackage,
+            format!(
+                "only the placeholder {package}-{from} is installed (it ships no live patch): nothing to go back from"
+            ),
+            serde_json::json!({ "package": package, "kernel_release": kernel, "installed": from, "placeholder": true }),
+        ));
+    }
     let fail = |kind, message: String, mut details: serde_json::Value| -> Error {
         // Never assume: say what rpm sees now.
         let now = current(&tools, &package).ok().flatten().map(|e| e.to_string());
@@ -96,8 +124,25 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
         error(kind, message, details)
     };
 
-    // `--to` takes a VERSION (`3`) or a whole edition (`3-150600.4.1`).
-    let wanted = request.to.map(Edition::parse);
+    // `--to` takes a VERSION (`3`) or a whole edition (`3-150600.4.1`); on
+    // Red Hat, where every live patch is version 1, VERSION-RELEASE (`1-2`,
+    // the dist tag of the installed one implied, or `1-2.el9_4`).
+    let wanted = match request.to {
+        Some(to) if family == Family::RedHat => {
+            let parsed = Edition::parse(to);
+            if parsed.release.is_empty() {
+                return Err(Error::InvalidArgument {
+                    message: format!(
+                        "--to {to}: on Red Hat every live patch is version 1; give VERSION-RELEASE (e.g. 1-2)"
+                    ),
+                });
+            }
+            Some(kpatch::with_dist_of(&parsed, &installed))
+        }
+        Some(to) => Some(Edition::parse(to)),
+        None => None,
+    };
+    let upgrade_with = family.package_manager();
     // Going "to" the installed version is a success without change; ask no repository.
     if let (Some(to), Some(wanted)) = (request.to, &wanted) {
         match wanted.cmp_rpm(&installed) {
@@ -108,7 +153,8 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
                     from: from.clone(),
                     changed: false,
                     command: Vec::new(),
-                    zypper_exit_code: None,
+                    family,
+                    exit_code: None,
                     installed_after: Some(from.clone()),
                 })
             }
@@ -116,8 +162,8 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
                 return Err(fail(
                     ErrorKind::VersionNewer,
                     format!(
-                    "version {to} is newer than the installed {from}: downgrade only goes back (use zypper to update)"
-                ),
+                        "version {to} is newer than the installed {from}: downgrade only goes back (use {upgrade_with} to update)"
+                    ),
                     serde_json::json!({ "requested": to }),
                 ))
             }
@@ -125,8 +171,8 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
         }
     }
 
-    let available: Vec<Edition> = match zypper::search(&tools, std::slice::from_ref(&package), true) {
-        Ok(found) => found.into_iter().filter(|s| s.name == package && !s.is_system()).map(|s| s.edition()).collect(),
+    let available = match offered(&tools, family, &package) {
+        Ok(found) => found,
         Err(err) => return Err(refail(err, &fail)),
     };
     let older = available.iter().filter(|e| e.cmp_rpm(&installed).is_lt());
@@ -142,26 +188,51 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
                     serde_json::json!({ "requested": to, "available": editions(&available) }),
                 )
             })?,
-        None => older.max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
+        None => older.filter(|e| !family.is_placeholder(e)).max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
+            let placeholder = available.iter().find(|e| family.is_placeholder(e) && e.cmp_rpm(&installed).is_lt());
+            let mut message = format!("no version of {package} older than the installed {from} is available");
+            if let Some(placeholder) = placeholder {
+                message.push_str(&format!(
+                    " (only the placeholder {placeholder}, which ships no live patch: pass --to {placeholder} to install it)"
+                ));
+            }
             fail(
                 ErrorKind::NoOlderVersion,
-                format!("no version of {package} older than the installed {from} is available"),
-                serde_json::json!({ "available": editions(&available) }),
+                message,
+                serde_json::json!({
+                    "available": editions(&available),
+                    "placeholder": placeholder.map(Edition::to_string),
+                }),
             )
         })?,
     };
     let to = target.to_string();
-    let command = tools.zypper_argv(&[], &["install".to_string(), "--oldpackage".into(), format!("{package}={to}")]);
+    let command = match family {
+        Family::Suse => {
+            tools.zypper_argv(&[], &["install".to_string(), "--oldpackage".into(), format!("{package}={to}")])
+        }
+        Family::RedHat => dnf::downgrade_argv(&tools, &package, &target, false),
+    };
     let mut outcome = Outcome {
         package: package.clone(),
         from: from.clone(),
         to: to.clone(),
         changed: false,
         command: command.clone(),
-        zypper_exit_code: None,
+        family,
+        exit_code: None,
         installed_after: None,
     };
     if request.dry_run {
+        if family == Family::RedHat {
+            // A test transaction: dnf resolves, downloads and checks, rpm changes nothing.
+            let test = dnf::downgrade_argv(&tools, &package, &target, true);
+            let output = tools.run(&test).map_err(|err| refail(err, &fail))?;
+            if output.code != 0 {
+                return Err(refail(dnf::failure(&test, &output), &fail));
+            }
+            outcome.exit_code = Some(output.code);
+        }
         return Ok(outcome);
     }
     if !request.assume_yes {
@@ -188,19 +259,27 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     }
 
     let output = tools.run(&command).map_err(|err| refail(err, &fail))?;
-    outcome.zypper_exit_code = Some(output.code);
+    outcome.exit_code = Some(output.code);
     if output.code != 0 {
-        // zypper installs through an `rpm` child, which outlives a killed
-        // zypper: let its transaction end before reading what is installed.
+        // zypper and dnf install through rpm, whose transaction may outlive
+        // a killed package manager: let it end before reading what is installed.
         wait_for_rpm_transaction(&tools, std::time::Duration::from_secs(60));
-        return Err(refail(zypper::failure(&command, &output), &fail));
+        let failure = match family {
+            Family::Suse => zypper::failure(&command, &output),
+            Family::RedHat => dnf::failure(&command, &output),
+        };
+        return Err(refail(failure, &fail));
     }
     let after = current(&tools, &package).map_err(|err| refail(err, &fail))?.map(|e| e.to_string());
     if after.as_deref() != Some(to.as_str()) {
+        let kind = match family {
+            Family::Suse => ErrorKind::ZypperFailed,
+            Family::RedHat => ErrorKind::DnfFailed,
+        };
         return Err(fail(
-            ErrorKind::ZypperFailed,
+            kind,
             format!(
-                "zypper exited 0 but {package} is at {} instead of {to}",
+                "{upgrade_with} exited 0 but {package} is at {} instead of {to}",
                 after.as_deref().unwrap_or("(not installed)")
             ),
             serde_json::json!({ "to": to, "command": command, "exit_code": 0, "output": output.combined() }),
@@ -209,6 +288,24 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
     outcome.changed = after.as_deref() != Some(from.as_str());
     outcome.installed_after = after;
     Ok(outcome)
+}
+
+/// The versions the repositories offer (installed ones excluded), with the
+/// package manager's usual metadata expiry.
+fn offered(tools: &Tools, family: Family, package: &str) -> Result<Vec<Edition>> {
+    let names = [package.to_string()];
+    Ok(match family {
+        Family::Suse => zypper::search(tools, &names, true)?
+            .into_iter()
+            .filter(|s| s.name == package && !s.is_system())
+            .map(|s| s.edition())
+            .collect(),
+        Family::RedHat => dnf::repoquery(tools, &names, dnf::Metadata::Default)?
+            .into_iter()
+            .filter(|a| a.name == package)
+            .map(|a| a.edition)
+            .collect(),
+    })
 }
 
 /// The installed edition (highest, should several be installed).

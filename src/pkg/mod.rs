@@ -1,6 +1,7 @@
-//! The package layer (rpm, zypper): which package shipped a live patch,
-//! what it fixes, and rolling it back. External programs are always run
-//! with argv lists, never through a shell.
+//! The package layer (rpm with zypper on SUSE, with dnf on Red Hat; see
+//! [`backend`]): which package shipped a live patch, what it fixes, and
+//! rolling it back. External programs are always run with argv lists, never
+//! through a shell.
 
 /// Stable error codes of the package layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +18,10 @@ pub enum ErrorKind {
     LockHeld,
     /// zypper failed; its exit code and output are in the details.
     ZypperFailed,
+    /// dnf failed; its exit code and output are in the details.
+    DnfFailed,
+    /// The distribution family is not one klp has a package backend for.
+    BackendUnknown,
     /// rpm failed; its exit code and output are in the details.
     RpmFailed,
     /// A needed program (rpm, zypper) is not installed.
@@ -38,6 +43,8 @@ impl ErrorKind {
             ErrorKind::VersionNewer => "version_newer",
             ErrorKind::LockHeld => "lock_held",
             ErrorKind::ZypperFailed => "zypper_failed",
+            ErrorKind::DnfFailed => "dnf_failed",
+            ErrorKind::BackendUnknown => "backend_unknown",
             ErrorKind::RpmFailed => "rpm_failed",
             ErrorKind::ToolMissing => "tool_missing",
             ErrorKind::Declined => "declined",
@@ -47,9 +54,12 @@ impl ErrorKind {
     }
 }
 
+pub mod backend;
 pub mod changelog;
+pub mod dnf;
 pub mod downgrade;
 pub mod info;
+pub mod kpatch;
 pub mod lifecycle;
 pub mod naming;
 pub mod rpm;
@@ -140,6 +150,19 @@ impl Tools {
         self.argv("zypper", &options, args)
     }
 
+    /// `dnf [--installroot=R] GLOBAL... COMMAND...`. dnf is only ever run
+    /// like this: any dnf run without `--installroot` on a root other than
+    /// `/` would write a database and logs on the host.
+    pub fn dnf_argv<S: AsRef<str>>(&self, global: &[&str], args: &[S]) -> Vec<String> {
+        let mut argv = vec!["dnf".to_string()];
+        if let Some(root) = &self.root {
+            argv.push(format!("--installroot={}", root.display()));
+        }
+        argv.extend(global.iter().map(|s| s.to_string()));
+        argv.extend(args.iter().map(|s| s.as_ref().to_string()));
+        argv
+    }
+
     fn argv<S: AsRef<str>>(&self, program: &str, options: &[&str], args: &[S]) -> Vec<String> {
         let mut argv = vec![program.to_string()];
         if let Some(root) = &self.root {
@@ -164,7 +187,11 @@ impl Tools {
                     }
                 } else {
                     Error::Package {
-                        kind: if argv[0] == "rpm" { ErrorKind::RpmFailed } else { ErrorKind::ZypperFailed },
+                        kind: match argv[0].as_str() {
+                            "rpm" => ErrorKind::RpmFailed,
+                            "dnf" => ErrorKind::DnfFailed,
+                            _ => ErrorKind::ZypperFailed,
+                        },
                         message: format!("cannot run {}: {e}", argv[0]),
                         details: Some(serde_json::json!({ "command": argv })),
                     }
@@ -193,6 +220,7 @@ mod tests {
         let host = Tools::new(Path::new("/")).unwrap();
         assert_eq!(host.rpm_argv(&["-q", "x"]), ["rpm", "-q", "x"]);
         assert_eq!(host.zypper_argv(&["--xmlout"], &["search"]), ["zypper", "--non-interactive", "--xmlout", "search"]);
+        assert_eq!(host.dnf_argv(&["-q"], &["repoquery"]), ["dnf", "-q", "repoquery"]);
     }
 
     #[test]
@@ -202,6 +230,10 @@ mod tests {
         let tools = Tools::new(&dir.path().join("sub/..")).unwrap();
         let absolute = std::fs::canonicalize(dir.path()).unwrap().display().to_string();
         assert_eq!(tools.rpm_argv(&["-q"]), ["rpm", "--root", absolute.as_str(), "-q"]);
+        assert_eq!(
+            tools.dnf_argv::<&str>(&["-y"], &[]),
+            ["dnf".to_string(), format!("--installroot={absolute}"), "-y".into()]
+        );
         assert!(!tools.has_rpm_database());
         std::fs::create_dir_all(dir.path().join("var/lib/rpm/x")).unwrap();
         assert!(tools.has_rpm_database());

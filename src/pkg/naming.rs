@@ -60,12 +60,6 @@ pub fn find_module_file(root: &Path, kernel: &str, patch: &str) -> Option<String
     module_files(root, kernel).into_iter().find(|(name, _)| name == patch).map(|(_, path)| path)
 }
 
-/// `modules/<kernel>/livepatch/<file>`: a module's path without the
-/// `/lib` or `/usr/lib` in front, to match rpm's file list either way.
-pub fn module_key(path: &str) -> &str {
-    path.find("/modules/").map_or(path, |at| &path[at + 1..])
-}
-
 fn module_stem(file: &str) -> Option<&str> {
     [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].iter().find_map(|ext| file.strip_suffix(ext))
 }
@@ -107,9 +101,5 @@ mod tests {
             Some("/lib/modules/6.4.0-1-default/livepatch/livepatch-6-150400_2_2.ko.zst")
         );
         assert_eq!(find_module_file(dir.path(), "6.4.0-1-default", "livepatch_5_150400_1_1"), None);
-        assert_eq!(
-            module_key("/usr/lib/modules/k/livepatch/livepatch-1-1.ko"),
-            module_key("/lib/modules/k/livepatch/livepatch-1-1.ko")
-        );
     }
 }

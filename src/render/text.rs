@@ -142,6 +142,7 @@ fn render_downgrade(out: &mut String, report: &DowngradeReport) {
         writeln!(out, "would downgrade {} from {} to {}", report.package, report.from, report.to).unwrap();
         writeln!(out, "command: {command}").unwrap();
         writeln!(out, "dry run: nothing was changed").unwrap();
+        render_note(out, report);
         return;
     }
     if !report.changed {
@@ -159,6 +160,13 @@ fn render_downgrade(out: &mut String, report: &DowngradeReport) {
     writeln!(out, "command: {command}").unwrap();
     let patch = |p: &Option<String>| p.clone().unwrap_or_else(|| "(none)".into());
     writeln!(out, "live patch: {} -> {}", patch(&report.patch_before), patch(&report.patch_after)).unwrap();
+    render_note(out, report);
+}
+
+fn render_note(out: &mut String, report: &DowngradeReport) {
+    if let Some(note) = &report.note {
+        writeln!(out, "note: {note}").unwrap();
+    }
 }
 
 fn render_blocking(out: &mut String, report: &BlockingReport) {

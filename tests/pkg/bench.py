@@ -34,6 +34,7 @@ def build(directory, count):
         f.write("%_dbpath /usr/lib/sysimage/rpm\n")
     with open(os.path.join(root, "proc/sys/kernel/osrelease"), "w") as f:
         f.write(KERNEL + "\n")
+    mkroot.write_os_release(root)
     rpms, names = [], []
     for i in range(1, count + 1):
         name = f"klp-bench-{i:02d}"
