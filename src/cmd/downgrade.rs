@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
     let note = match (outcome.family, loaded_patch_changed) {
         (Family::RedHat, Some(false)) => Some(format!(
             "Red Hat does not support reverting a live patch without a reboot: the package is now {}, \
-             but the loaded live patch is still {}; the installed version is loaded at the next boot",
+             but the loaded live patch is still {}; the installed package takes effect at the next boot",
             outcome.to,
             patch_after.as_deref().unwrap_or("none")
         )),

@@ -106,15 +106,6 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
         )
     })?;
     let from = installed.to_string();
-    if family.is_placeholder(&installed) {
-        return Err(error(
-            ErrorKind::NoPackage,
-            format!(
-                "only the placeholder {package}-{from} is installed (it ships no live patch): nothing to go back from"
-            ),
-            serde_json::json!({ "package": package, "kernel_release": kernel, "installed": from, "placeholder": true }),
-        ));
-    }
     let fail = |kind, message: String, mut details: serde_json::Value| -> Error {
         // Never assume: say what rpm sees now.
         let now = current(&tools, &package).ok().flatten().map(|e| e.to_string());
@@ -171,6 +162,16 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
         }
     }
 
+    // Going "to" the placeholder from it was answered above.
+    if family.is_placeholder(&installed) {
+        return Err(error(
+            ErrorKind::NoPackage,
+            format!(
+                "only the placeholder {package}-{from} is installed (it ships no live patch): nothing to go back from"
+            ),
+            serde_json::json!({ "package": package, "kernel_release": kernel, "installed": from, "placeholder": true }),
+        ));
+    }
     let available = match offered(&tools, family, &package) {
         Ok(found) => found,
         Err(err) => return Err(refail(err, &fail)),

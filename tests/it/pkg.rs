@@ -8,6 +8,7 @@
 //! fixes a bug only (bsc#1240000+10v); the others fix CVE-2025-(21000+10v)
 //! and, when v % 3 == 2, also CVE-2025-(21001+10v). Packages are cumulative.
 
+pub(crate) mod dnf;
 pub(crate) mod root;
 
 use root::{edition, patch_name, run_on_terminal, without_terminal, PkgRoot, KERNEL, PACKAGE};

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 pub const KERNEL: &str = "6.4.0-150600.23.22-default";
 pub const PACKAGE: &str = "kernel-livepatch-6_4_0-150600_23_22-default";
 const TOOLS: &[&str] = &["rpm", "rpmbuild", "createrepo_c", "zypper", "python3"];
+const DNF_TOOLS: &[&str] = &["rpm", "rpmbuild", "createrepo_c", "dnf", "python3"];
 
 /// The edition mkroot gives version `v`: releases like `150600.2.1`.
 pub fn edition(version: u32) -> String {
@@ -34,7 +35,11 @@ fn on_path(tool: &str) -> bool {
 /// None (and a notice on stderr, past the test harness's capture) when the
 /// real tools are absent; with KLP_REQUIRE_PKG_TOOLS=1 that is a failure.
 pub fn tools_present() -> bool {
-    let missing: Vec<&str> = TOOLS.iter().copied().filter(|t| !on_path(t)).collect();
+    present(TOOLS)
+}
+
+fn present(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !on_path(t)).collect();
     if missing.is_empty() {
         return true;
     }
@@ -71,17 +76,27 @@ pub struct PkgRoot {
 impl PkgRoot {
     /// A root from mkroot with these extra arguments; None when skipping.
     pub fn new(args: &[&str]) -> Option<PkgRoot> {
-        if !tools_present() {
+        static CACHE_BUILT: Mutex<bool> = Mutex::new(false);
+        Self::build(TOOLS, "mkroot.py", "pkg-rpms", &CACHE_BUILT, args)
+    }
+
+    /// A Red Hat family root from `tests/pkg/mkroot_dnf.py` (real dnf).
+    pub fn new_dnf(args: &[&str]) -> Option<PkgRoot> {
+        static CACHE_BUILT: Mutex<bool> = Mutex::new(false);
+        Self::build(DNF_TOOLS, "mkroot_dnf.py", "dnf-rpms", &CACHE_BUILT, args)
+    }
+
+    fn build(tools: &[&str], script: &str, cache: &str, cache_built: &Mutex<bool>, args: &[&str]) -> Option<PkgRoot> {
+        if !present(tools) {
             return None;
         }
         // The first root builds the shared RPM cache; the others wait for it.
-        static CACHE_BUILT: Mutex<bool> = Mutex::new(false);
-        let mut built = CACHE_BUILT.lock().unwrap_or_else(|e| e.into_inner());
+        let mut built = cache_built.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::Builder::new().prefix("pkg-").tempdir_in(work_dir()).unwrap();
-        let cache = work_dir().join("pkg-rpms");
+        let cache = work_dir().join(cache);
         let run = || {
             let out = Command::new("python3")
-                .arg(repo_path("tests/pkg/mkroot.py"))
+                .arg(repo_path(&format!("tests/pkg/{script}")))
                 .arg("--dir")
                 .arg(dir.path())
                 .arg("--rpm-cache")
@@ -92,7 +107,7 @@ impl PkgRoot {
                 .expect("python3 runs mkroot.py");
             assert!(
                 out.status.success(),
-                "mkroot.py {args:?} failed: {}{}",
+                "{script} {args:?} failed: {}{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
@@ -144,11 +159,16 @@ impl PkgRoot {
     /// The installed edition of the live patch package, asked of rpm
     /// directly (not through klp); None when not installed.
     pub fn installed(&self) -> Option<String> {
+        self.installed_of(PACKAGE)
+    }
+
+    /// The installed edition of a package, by rpm; None when not installed.
+    pub fn installed_of(&self, package: &str) -> Option<String> {
         let out = self
             .command("rpm")
             .arg("--root")
             .arg(&self.root)
-            .args(["-q", "--qf", "%{VERSION}-%{RELEASE}\n", PACKAGE])
+            .args(["-q", "--qf", "%{VERSION}-%{RELEASE}\n", package])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
