@@ -6,9 +6,12 @@ use std::path::PathBuf;
 
 pub const EXIT_STATUS_HELP: &str = "\
 Exit status:
-  0  success; for `check`: no transition in progress (ready)
-  1  runtime error (the classic tool's \"error\"); for `check`: a transition is in progress
-  2  usage error; for `check`: the state could not be determined
+  0  success; for `check`: no transition in progress (ready); for `cve`: every CVE fixed
+  1  runtime error (the classic tool's \"error\"); for `check`: a transition is in progress;
+     for `cve`: some CVE not fixed or pending
+  2  usage error; for `check` and `cve`: the state could not be determined
+`assess` follows the monitoring-plugin convention instead (Nagios, Icinga):
+  0 ok, 1 warning, 2 critical, 3 unknown (usage errors and failures included).
 In JSON mode (the default) stdout always holds exactly one JSON document, the report
 or an error document with a stable `error.code`; see `klp schema COMMAND`.";
 
@@ -86,6 +89,14 @@ be read the report says it is incomplete (JSON `complete: false`; text mode warn
 exits 1), and never claims that nothing blocks.")]
     Blocking,
 
+    /// Is this host OK, must it reboot? A verdict with findings (exit 0 ok, 1 warning, 2 critical, 3 unknown).
+    #[command(long_about = ASSESS_HELP, after_long_help = crate::decide::rules::RULES)]
+    Assess(AssessArgs),
+
+    /// Is each CVE fixed on the running system, by the kernel or a live patch?
+    #[command(long_about = CVE_HELP)]
+    Cve(CveArgs),
+
     /// Replace the live patch package with its previous version.
     #[command(long_about = "Replace the live patch package of the running kernel with its previous \
 version (or --to VERSION): show the package-manager command, ask for confirmation on the terminal \
@@ -117,6 +128,8 @@ pub enum SchemaDocument {
     Patches,
     Blocking,
     Downgrade,
+    Assess,
+    Cve,
     Error,
 }
 
@@ -128,6 +141,8 @@ impl SchemaDocument {
             SchemaDocument::Patches => "patches",
             SchemaDocument::Blocking => "blocking",
             SchemaDocument::Downgrade => "downgrade",
+            SchemaDocument::Assess => "assess",
+            SchemaDocument::Cve => "cve",
             SchemaDocument::Error => "error",
         }
     }
@@ -164,4 +179,60 @@ pub struct DowngradeArgs {
     /// Show the plan (from, to, the exact command) and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+const ASSESS_HELP: &str = "Decide whether this host is OK and whether it must reboot, from facts klp reads \
+itself in one process: the live patching status, the loaded patches with their packages, support ends \
+and updates, the blocking threads while a transition runs, the kernel log (a transition's age, forced \
+transitions) and the installed kernels with the CVEs their changelogs name. The report gives `verdict` \
+(ok, warning, critical, unknown), `reboot_required` (true, false, or null when klp could not tell) with \
+`reboot_reasons`, and `findings`, each with a stable code, a severity, a subject and its evidence. What \
+klp could not read is never counted as fine: it makes the verdict at best `unknown`. The exit status \
+follows the monitoring-plugin convention, so `klp assess` works directly as a Nagios or Icinga check: \
+0 ok, 1 warning, 2 critical, 3 unknown (usage errors and failures included), unlike klp's other commands.";
+
+const CVE_HELP: &str = "For each CVE id (CVE-YYYY-NNNN, any case): `fixed` when the running kernel's \
+changelog or an applied live patch (enabled, transition completed) names it, `pending` when only a live \
+patch still in transition does, `unknown` when some source could not be read, else `not_fixed`; \
+`fixed_by` lists the running kernel or live patches, `fixed_after_reboot` the next-boot kernel when only \
+it names the CVE. Text: one line per CVE, `ID STATUS [KIND NAME]...` (e.g. `CVE-2024-50115 fixed \
+live_patch livepatch_6_150600_2_2`; `after_reboot PACKAGE` when the next-boot kernel fixes it). Exit \
+status as `check`: 0 every CVE fixed, 1 some not fixed or pending, 2 usage error or some unknown.";
+
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    /// A CVE that must be fixed (critical when not); may be repeated.
+    #[arg(long = "cve", value_name = "ID", value_parser = parse_cve)]
+    pub cves: Vec<String>,
+
+    /// A transition older than this is stuck (critical).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0, value_parser = parse_seconds)]
+    pub stuck_after: f64,
+
+    /// Support ending within this many days is a warning.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub expiry_warning: u32,
+
+    /// Support ending within this many days is critical.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub expiry_critical: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct CveArgs {
+    /// CVE ids, e.g. CVE-2024-50115 (case-insensitive).
+    #[arg(value_name = "ID", required = true, value_parser = parse_cve)]
+    pub cves: Vec<String>,
+}
+
+/// `CVE-YYYY-NNNN+`, any case, normalised to upper case.
+fn parse_cve(text: &str) -> Result<String, String> {
+    crate::pkg::kernels::normalize_cve(text).ok_or_else(|| format!("{text:?} is not a CVE id (CVE-YYYY-NNNN)"))
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+        _ => Err(format!("{text:?} is not a number of seconds >= 0")),
+    }
 }

@@ -14,6 +14,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILURE: u8 = 1;
 /// Usage error; for `check`, "the state could not be determined".
 pub const EXIT_USAGE: u8 = 2;
+/// `assess` only (monitoring-plugin convention): UNKNOWN, for failures and usage errors.
+pub const EXIT_UNKNOWN: u8 = 3;
 
 #[derive(Debug)]
 pub enum Error {

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod decide;
 pub mod error;
 pub mod manpage;
 pub mod pkg;

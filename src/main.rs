@@ -6,7 +6,7 @@
 
 use clap::Parser;
 use klp::cli::{Cli, Command, Format};
-use klp::error::{Error, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+use klp::error::{Error, EXIT_FAILURE, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE};
 use klp::report::{ErrorDocument, Report, State, Warning};
 use std::io::Write;
 use std::process::ExitCode;
@@ -21,7 +21,13 @@ fn main() -> ExitCode {
         Command::Schema { .. } | Command::Manpage | Command::Completions { .. } => Format::Text,
         _ => cli.format,
     };
-    let is_check = matches!(cli.command, Command::Check(_));
+    let failure_code = match cli.command {
+        // For `check` and `cve`, every failure means "could not determine".
+        Command::Check(_) | Command::Cve(_) => Some(EXIT_USAGE),
+        // `assess` is a monitoring plugin: failures are UNKNOWN.
+        Command::Assess(_) => Some(EXIT_UNKNOWN),
+        _ => None,
+    };
     match klp::cmd::run(&cli) {
         Ok(report) => {
             let body = match format {
@@ -35,8 +41,7 @@ fn main() -> ExitCode {
             finish(&body, code)
         }
         Err(err) => {
-            // For `check`, every failure means "could not determine".
-            let code = if is_check { EXIT_USAGE } else { err.exit_code() };
+            let code = failure_code.unwrap_or_else(|| err.exit_code());
             report_error(&err, format, code)
         }
     }
@@ -48,7 +53,21 @@ fn exit_code(report: &Report, format: Format) -> u8 {
         // Text has no field to say "incomplete": an empty list must not pass
         // for "nothing blocks", so the exit status says it.
         Report::Blocking(blocking) if !blocking.complete && format == Format::Text => EXIT_FAILURE,
+        Report::Assess(assess) => assess.verdict.exit_code(),
+        Report::Cve(cve) => cve_exit_code(cve),
         _ => EXIT_OK,
+    }
+}
+
+/// 1 when some CVE is known not to be fixed; else 2 when some is unknown.
+fn cve_exit_code(report: &klp::report::CveReport) -> u8 {
+    use klp::report::CveState;
+    if report.cves.iter().any(|c| matches!(c.status, CveState::NotFixed | CveState::Pending)) {
+        EXIT_FAILURE
+    } else if report.cves.iter().any(|c| c.status == CveState::Unknown) {
+        EXIT_USAGE
+    } else {
+        EXIT_OK
     }
 }
 
@@ -90,15 +109,31 @@ fn usage_error(err: clap::Error) -> ExitCode {
     }
     let rendered = err.render().to_string();
     let _ = write!(std::io::stderr(), "{rendered}");
+    // `assess` is a monitoring plugin even when its arguments are wrong.
+    let code = if requested_command().as_deref() == Some("assess") { EXIT_UNKNOWN } else { EXIT_USAGE };
     if requested_format() == Format::Text {
-        return ExitCode::from(EXIT_USAGE);
+        return ExitCode::from(code);
     }
     let first_line = rendered.lines().next().unwrap_or("usage error");
     let message = first_line.strip_prefix("error: ").unwrap_or(first_line).to_string();
-    let doc = ErrorDocument::new(&Error::Usage { message }, EXIT_USAGE);
+    let doc = ErrorDocument::new(&Error::Usage { message }, code);
     let mut json = serde_json::to_string(&doc).expect("serializable");
     json.push('\n');
-    finish(&json, EXIT_USAGE)
+    finish(&json, code)
+}
+
+/// The command of a command line that clap rejected: the first argument
+/// that is not an option or an option's value.
+fn requested_command() -> Option<String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--format" || arg == "--root" {
+            args.next();
+        } else if !arg.starts_with('-') {
+            return Some(arg);
+        }
+    }
+    None
 }
 
 /// The format asked for on a command line that clap rejected.

@@ -81,6 +81,10 @@ fn commands_section(command: &clap::Command) -> String {
                 roff_escape(&help)
             ));
         }
+        // `assess` carries its rules here, as in its --help.
+        if let Some(after) = sub.get_after_long_help() {
+            out.push_str(&format!(".RS\n.nf\n{}\n.fi\n.RE\n", roff_escape(&after.to_string())));
+        }
     }
     out
 }
@@ -102,6 +106,12 @@ Per-thread state during a transition (\-1 none, 0 unpatched, 1 patched); readabl
 .TP
 \fI/proc/sys/kernel/tainted\fR
 Bit 15 (K) is set once a live patch has been loaded.
+.TP
+\fI/dev/kmsg\fR, \fI/proc/uptime\fR
+The kernel log: when the transition in progress started (its latest \fBstarting ... transition\fR record against the uptime), and whether a transition was forced. Root only when \fBkernel.dmesg_restrict\fR is 1; then the age is unknown (null) with a warning.
+.TP
+\fI/boot/vmlinuz\fR
+Its target names the kernel that boots next (else the highest installed version of the running flavour).
 .SH CAVEATS
 A task must cross the boundary between kernel and user space, or be found with no function being patched on its stack, to switch to the patched code. Tasks that are executing in the kernel when a patch is loaded therefore hold the transition until they leave it, which usually happens when their wait ends or times out. Tasks that never touch the patched functions are not waited for.
 .PP

@@ -1,8 +1,10 @@
 //! One thin module per command: turn arguments into options, call the
 //! logic, hand back a [`Report`]. Commands never print.
 
+mod assess;
 mod blocking;
 mod check;
+mod cve;
 mod downgrade;
 mod patches;
 mod status;
@@ -46,6 +48,8 @@ pub fn run(cli: &Cli) -> Result<Report> {
         Command::Patches(args) => Report::Patches(patches::run(&ctx, args)?),
         Command::Blocking => Report::Blocking(blocking::run(&ctx)?),
         Command::Downgrade(args) => Report::Downgrade(downgrade::run(&ctx, args)?),
+        Command::Assess(args) => Report::Assess(Box::new(assess::run(&ctx, args)?)),
+        Command::Cve(args) => Report::Cve(cve::run(&ctx, args)?),
         Command::Schema { .. } | Command::Manpage | Command::Completions { .. } => unreachable!(),
     })
 }

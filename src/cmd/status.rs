@@ -1,6 +1,6 @@
 use super::Context;
-use crate::report::{SchemaVersion, State, StatusReport, Warning};
-use crate::sys::{livepatch, SysRoot, TAINT_LIVEPATCH};
+use crate::report::{SchemaVersion, State, StatusReport, StatusTransition, Warning};
+use crate::sys::{kmsg, livepatch, SysRoot, TAINT_LIVEPATCH};
 use crate::Result;
 
 pub fn run(ctx: &Context) -> Result<StatusReport> {
@@ -26,6 +26,13 @@ pub fn build_status(sys: &SysRoot) -> Result<StatusReport> {
             count: others as u64 + 1,
         });
     }
+    // The age only matters, and the log is only read, while a transition runs.
+    let transition = transition.map(|transition| {
+        let log = kmsg::read(sys, Some(&transition.patch));
+        let (age, warning) = kmsg::transition_age(&log, kmsg::uptime(sys));
+        warnings.extend(warning);
+        StatusTransition { transition, age }
+    });
     let taint_mask = sys.taint_mask()?;
     Ok(StatusReport {
         schema_version: SchemaVersion,

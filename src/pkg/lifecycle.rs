@@ -118,6 +118,30 @@ pub fn today() -> String {
     date_of(now)
 }
 
+/// Days from today (UTC) to `YYYY-MM-DD`; negative once it has passed.
+pub fn days_until(date: &str) -> Option<i64> {
+    let today = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64 / 86_400;
+    Some(days_from_date(date)? - today)
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD`; None when not such a date.
+pub fn days_from_date(date: &str) -> Option<i64> {
+    if !is_date(date) {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (date[..4].parse().ok()?, date[5..7].parse().ok()?, date[8..].parse().ok()?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Howard Hinnant's days-from-civil algorithm.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -144,6 +168,10 @@ mod tests {
         assert_eq!(plus_one_year("2025-01-15"), "2026-01-15");
         assert_eq!(plus_one_year("2024-02-29"), "2025-02-28");
         assert!(is_date("2026-01-15") && !is_date("2026-1-15") && !is_date("soon"));
+        for days in [0, 1, 59, 60, 365, 10_957, 20_000, 20_513] {
+            assert_eq!(days_from_date(&date_of(days * 86_400)), Some(days));
+        }
+        assert_eq!(days_from_date("2026-13-01"), None);
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub mod changelog;
 pub mod dnf;
 pub mod downgrade;
 pub mod info;
+pub mod kernels;
 pub mod kpatch;
 pub mod lifecycle;
 pub mod naming;
@@ -177,31 +178,91 @@ impl Tools {
     /// Runs argv (never through a shell) with output captured: stdout is
     /// klp's own document. The C locale keeps messages parseable.
     pub fn run(&self, argv: &[String]) -> Result<Output> {
-        let output =
-            Command::new(&argv[0]).args(&argv[1..]).env("LC_ALL", "C").stdin(Stdio::null()).output().map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    Error::Package {
-                        kind: ErrorKind::ToolMissing,
-                        message: format!("{} is not installed (not found in PATH)", argv[0]),
-                        details: Some(serde_json::json!({ "program": argv[0] })),
-                    }
-                } else {
-                    Error::Package {
-                        kind: match argv[0].as_str() {
-                            "rpm" => ErrorKind::RpmFailed,
-                            "dnf" => ErrorKind::DnfFailed,
-                            _ => ErrorKind::ZypperFailed,
-                        },
-                        message: format!("cannot run {}: {e}", argv[0]),
-                        details: Some(serde_json::json!({ "command": argv })),
-                    }
-                }
-            })?;
+        let output = Command::new(&argv[0])
+            .args(&argv[1..])
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| spawn_error(argv, e))?;
         Ok(Output {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         })
+    }
+}
+
+impl Tools {
+    /// Runs argv (never through a shell) and hands each stdout line to
+    /// `on_line` as it arrives, so output of any size is never held whole
+    /// (lines are cut at `line_limit`). stderr is kept, cut to 64 KiB.
+    pub fn stream(&self, argv: &[String], line_limit: usize, mut on_line: impl FnMut(&[u8])) -> Result<Output> {
+        use std::io::Read;
+        let mut child = Command::new(&argv[0])
+            .args(&argv[1..])
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| spawn_error(argv, e))?;
+        let stderr = child.stderr.take().expect("piped");
+        // Read stderr aside: a full stderr pipe would stall rpm and us with it.
+        let errors = std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            let _ = stderr.take(64 * 1024).read_to_end(&mut kept);
+            kept
+        });
+        let mut reader = std::io::BufReader::with_capacity(64 * 1024, child.stdout.take().expect("piped"));
+        let mut line = Vec::with_capacity(256);
+        let mut failure = None;
+        loop {
+            match crate::sys::read_capped_line(&mut reader, &mut line, line_limit) {
+                Ok(0) => break,
+                Ok(_) => on_line(&line),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(reader);
+        let status = child.wait().map_err(|e| spawn_error(argv, e))?;
+        let stderr = String::from_utf8_lossy(&errors.join().unwrap_or_default()).into_owned();
+        if let Some(e) = failure {
+            return Err(error(
+                failed_kind(&argv[0]),
+                format!("cannot read the output of {}: {e}", argv[0]),
+                serde_json::json!({ "command": argv }),
+            ));
+        }
+        Ok(Output { code: status.code().unwrap_or(-1), stdout: String::new(), stderr })
+    }
+}
+
+/// The `*_failed` code of a program klp runs.
+fn failed_kind(program: &str) -> ErrorKind {
+    match program {
+        "rpm" => ErrorKind::RpmFailed,
+        "dnf" => ErrorKind::DnfFailed,
+        _ => ErrorKind::ZypperFailed,
+    }
+}
+
+fn spawn_error(argv: &[String], e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::Package {
+            kind: ErrorKind::ToolMissing,
+            message: format!("{} is not installed (not found in PATH)", argv[0]),
+            details: Some(serde_json::json!({ "program": argv[0] })),
+        }
+    } else {
+        Error::Package {
+            kind: failed_kind(&argv[0]),
+            message: format!("cannot run {}: {e}", argv[0]),
+            details: Some(serde_json::json!({ "command": argv })),
+        }
     }
 }
 

@@ -106,20 +106,69 @@ pub fn installed_editions(tools: &Tools, name: &str) -> Result<Vec<Installed>> {
     Ok(found)
 }
 
+/// One line of [`stream_changelogs`]' output.
+pub enum ChangelogLine<'a> {
+    /// A package's changelog starts: its `name-version-release`.
+    Package(&'a str),
+    /// One line of its changelog text.
+    Text(&'a str),
+}
+
+/// Longest changelog line kept whole; longer ones are cut (a CVE id at the
+/// very end of an absurdly long line may be missed).
+const CHANGELOG_LINE_LIMIT: usize = 64 * 1024;
+
+/// The changelogs of several installed packages (`name-version-release`
+/// specs) in one rpm process, streamed line by line: never held whole.
+pub fn stream_changelogs(tools: &Tools, specs: &[String], mut on: impl FnMut(ChangelogLine)) -> Result<()> {
+    if specs.is_empty() {
+        return Ok(());
+    }
+    let format = format!("{RECORD_START}%{{NAME}}-%{{VERSION}}-%{{RELEASE}}\\n[%{{CHANGELOGTEXT}}\\n]");
+    let mut args = vec!["-q".to_string(), "--qf".to_string(), format, "--".into()];
+    args.extend(specs.iter().cloned());
+    let argv = tools.rpm_argv(&args);
+    // What check_status needs of stdout: whether a record came, and rpm's
+    // "is not installed" answers (which rpm prints on stdout).
+    let mut answers = String::new();
+    let output = tools.stream(&argv, CHANGELOG_LINE_LIMIT, |line| {
+        let text = String::from_utf8_lossy(line);
+        match text.strip_prefix(RECORD_START) {
+            Some(nvr) => {
+                if !answers.starts_with(RECORD_START) {
+                    answers.insert(0, RECORD_START);
+                }
+                on(ChangelogLine::Package(nvr));
+            }
+            None if is_per_argument_miss(&text) && answers.len() < 8192 => {
+                answers.push_str(&text);
+                answers.push('\n');
+            }
+            None => on(ChangelogLine::Text(&text)),
+        }
+    })?;
+    check_status(&argv, &Output { stdout: answers, ..output })
+}
+
+fn check_status(argv: &[String], output: &Output) -> Result<()> {
+    // rpm's exit status counts the arguments it found nothing for; those are
+    // answers ("not owned", "not installed"). Anything else on stderr is rpm
+    // failing (database unreadable, bad root).
+    if output.code != 0 && has_real_error(output) {
+        return Err(error(
+            ErrorKind::RpmFailed,
+            format!("rpm failed with exit status {}: {}", output.code, first_error_line(output)),
+            serde_json::json!({ "command": argv, "exit_code": output.code, "output": output.combined() }),
+        ));
+    }
+    Ok(())
+}
+
 fn run_query(tools: &Tools, args: &[String]) -> Result<Vec<Installed>> {
     let argv = tools.rpm_argv(args);
     let output = tools.run(&argv)?;
     let records = parse_records(&output.stdout);
-    // rpm's exit status counts the arguments it found nothing for; those are
-    // answers ("not owned", "not installed"). Anything else on stderr is rpm
-    // failing (database unreadable, bad root).
-    if output.code != 0 && has_real_error(&output) {
-        return Err(error(
-            ErrorKind::RpmFailed,
-            format!("rpm failed with exit status {}: {}", output.code, first_error_line(&output)),
-            serde_json::json!({ "command": argv, "exit_code": output.code, "output": output.combined() }),
-        ));
-    }
+    check_status(&argv, &output)?;
     Ok(records)
 }
 

@@ -1,6 +1,6 @@
 use crate::report::{
-    BlockingReport, DowngradeReport, ExpirationSource, FoundBy, Ownership, PackageInfo, PatchInfo, PatchesReport,
-    Report, UpdateState,
+    AssessReport, BlockingReport, CveReport, DowngradeReport, ExpirationSource, FoundBy, Ownership, PackageInfo,
+    PatchInfo, PatchesReport, Report, UpdateState,
 };
 use std::fmt::Write;
 
@@ -13,6 +13,8 @@ pub fn render(report: &Report) -> String {
         Report::Patches(patches) => render_patches(&mut out, patches),
         Report::Blocking(blocking) => render_blocking(&mut out, blocking),
         Report::Downgrade(downgrade) => render_downgrade(&mut out, downgrade),
+        Report::Assess(assess) => render_assess(&mut out, assess),
+        Report::Cve(cve) => render_cve(&mut out, cve),
         Report::Schema(value) => {
             out = serde_json::to_string_pretty(value).expect("a JSON value serializes");
             out.push('\n');
@@ -229,4 +231,58 @@ fn printable(text: &str) -> String {
         }
     }
     shown
+}
+
+/// `key: value` lines: the verdict, the reboot answer, the transition, then
+/// one `finding:` line per finding (`SEVERITY CODE [SUBJECT]: message`).
+fn render_assess(out: &mut String, report: &AssessReport) {
+    writeln!(out, "verdict: {}", report.verdict.as_str()).unwrap();
+    let reasons: Vec<&str> = report.reboot_reasons.iter().map(|c| c.as_str()).collect();
+    let reboot = match report.reboot_required {
+        Some(true) => format!("yes ({})", reasons.join(" ")),
+        Some(false) => "no".to_string(),
+        None => "unknown".to_string(),
+    };
+    writeln!(out, "reboot required: {reboot}").unwrap();
+    match &report.transition {
+        None => writeln!(out, "transition: none").unwrap(),
+        Some(t) => {
+            let direction = if t.target_state == 1 { "patching" } else { "unpatching" };
+            let age = match (t.age.started_seconds_ago, t.age.started_unknown_reason) {
+                (Some(age), _) => format!("started {age:.0} s ago"),
+                (None, Some(reason)) => format!("age unknown ({})", reason.as_str()),
+                (None, None) => "age unknown".to_string(),
+            };
+            writeln!(out, "transition: {} {direction}, {age}", t.patch).unwrap();
+        }
+    }
+    if report.findings.is_empty() {
+        writeln!(out, "findings: (none)").unwrap();
+    }
+    for finding in &report.findings {
+        let subject = finding.subject.as_deref().map(|s| format!(" {}", printable(s))).unwrap_or_default();
+        writeln!(
+            out,
+            "finding: {} {}{subject}: {}",
+            finding.severity.as_str(),
+            finding.code.as_str(),
+            printable(&finding.message)
+        )
+        .unwrap();
+    }
+}
+
+/// One line per CVE: `ID STATUS [KIND NAME]... [after_reboot PACKAGE]`.
+fn render_cve(out: &mut String, report: &CveReport) {
+    for cve in &report.cves {
+        let mut line = format!("{} {}", cve.id, cve.status.as_str());
+        for fix in &cve.fixed_by {
+            let name = fix.patch.as_deref().unwrap_or(&fix.package);
+            line.push_str(&format!(" {} {}", fix.kind.as_str(), printable(name)));
+        }
+        if let Some(kernel) = &cve.fixed_after_reboot {
+            line.push_str(&format!(" after_reboot {}", printable(kernel)));
+        }
+        writeln!(out, "{line}").unwrap();
+    }
 }

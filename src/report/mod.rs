@@ -10,15 +10,19 @@
 //! depend on `-v` are absent below that level, not `null`, so a consumer can
 //! tell "not asked for" from "asked for and unknown" (which is `null`).
 
+mod assess;
 mod blocking;
 mod common;
+mod cve;
 mod downgrade;
 mod error;
 mod patches;
 mod status;
 
+pub use assess::*;
 pub use blocking::*;
 pub use common::*;
+pub use cve::*;
 pub use downgrade::*;
 pub use error::*;
 pub use patches::*;
@@ -37,6 +41,8 @@ pub enum Report {
     Patches(PatchesReport),
     Blocking(BlockingReport),
     Downgrade(DowngradeReport),
+    Assess(Box<AssessReport>),
+    Cve(CveReport),
     /// A JSON Schema document (`klp schema`): printed as is in both formats.
     Schema(serde_json::Value),
     /// Generated text (man page, completions): printed as is in both formats.
@@ -52,13 +58,15 @@ impl Report {
             Report::Patches(r) => &r.warnings,
             Report::Blocking(r) => &r.warnings,
             Report::Downgrade(r) => &r.warnings,
+            Report::Assess(r) => &r.warnings,
+            Report::Cve(r) => &r.warnings,
             Report::Schema(_) | Report::Raw(_) => &[],
         }
     }
 }
 
 /// The documents `klp schema` knows, in the order they are listed.
-pub const SCHEMA_NAMES: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "error"];
+pub const SCHEMA_NAMES: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "assess", "cve", "error"];
 
 /// JSON Schema (draft 2020-12, describing what we serialize) of one document.
 pub fn schema_of(name: &str) -> Option<Schema> {
@@ -68,6 +76,8 @@ pub fn schema_of(name: &str) -> Option<Schema> {
         "patches" => generate::<PatchesReport>(),
         "blocking" => generate::<BlockingReport>(),
         "downgrade" => generate::<DowngradeReport>(),
+        "assess" => generate::<AssessReport>(),
+        "cve" => generate::<CveReport>(),
         "error" => generate::<ErrorDocument>(),
         _ => return None,
     })

@@ -1,4 +1,4 @@
-use super::{SchemaVersion, State, Transition, Warning};
+use super::{SchemaVersion, State, Transition, TransitionAge, Warning};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -17,7 +17,7 @@ pub struct StatusReport {
     /// Number of loaded live patches that are enabled.
     pub patches_enabled: u32,
     /// The patch in transition, null when ready.
-    pub transition: Option<Transition>,
+    pub transition: Option<StatusTransition>,
     /// Kernel taint flag K (bit 15): a live patch has been loaded since boot.
     /// Null when `/proc/sys/kernel/tainted` could not be read.
     pub livepatch_tainted: Option<bool>,
@@ -47,4 +47,13 @@ pub struct WaitOutcome {
     pub timed_out: bool,
     /// How many times the state was read.
     pub polls: u64,
+}
+
+/// The transition in progress and, from the kernel log, since when.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct StatusTransition {
+    #[serde(flatten)]
+    pub transition: Transition,
+    #[serde(flatten)]
+    pub age: TransitionAge,
 }

@@ -9,6 +9,7 @@
 //! panic. Files that vanish while we read (a task exits, a replaced patch
 //! goes away) are "gone", which callers treat as absence, not as failure.
 
+pub mod kmsg;
 pub mod livepatch;
 pub mod stack;
 pub mod tasks;
@@ -108,5 +109,51 @@ pub fn read_attr(path: &Path) -> Result<Option<String>> {
         Ok(text) => Ok(Some(text)),
         Err(e) if is_gone(&e) => Ok(None),
         Err(e) => Err(Error::read(path, e)),
+    }
+}
+
+/// Opens the kernel log (a character device on a real host, a regular file
+/// in fixture trees) for reading without ever waiting: `O_NONBLOCK` makes
+/// the read past the newest record fail with EAGAIN instead of blocking (and
+/// opening a FIFO planted in an untrusted root never hangs).
+pub fn open_log_device(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_file() || kind.is_char_device() {
+        Ok(file)
+    } else {
+        Err(io::Error::new(io::ErrorKind::InvalidInput, "not a character device or regular file"))
+    }
+}
+
+/// One line into `line` (without its newline), at most `limit` bytes kept;
+/// the rest of an overlong line is skipped. Ok(0) at the end of the input.
+/// For inputs klp does not control (the kernel log, rpm's output): memory
+/// stays bounded whatever the line lengths.
+pub fn read_capped_line(reader: &mut impl io::BufRead, line: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
+    line.clear();
+    let mut total = 0;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(total);
+        }
+        let (chunk, used) = match buf.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buf[..at], at + 1),
+            None => (buf, buf.len()),
+        };
+        let room = limit.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let ended = used > chunk.len();
+        reader.consume(used);
+        total += used;
+        if ended {
+            return Ok(total);
+        }
     }
 }

@@ -16,6 +16,9 @@ pub struct Fixture {
     patches: Vec<Patch>,
     tasks: Vec<Task>,
     mountinfo: Option<String>,
+    /// `dev/kmsg` records (`PRIO,SEQ,USEC,FLAGS;text`), written as a regular file.
+    kmsg: Option<Vec<String>>,
+    uptime: Option<String>,
 }
 
 #[derive(Clone)]
@@ -106,6 +109,35 @@ impl Fixture {
         self
     }
 
+    /// A kernel log record at `seconds` since boot (sequence numbers from 0),
+    /// as `/dev/kmsg` gives it; the log file exists once one is added.
+    pub fn log(mut self, seconds: f64, text: &str) -> Self {
+        let records = self.kmsg.get_or_insert_with(Vec::new);
+        let usec = (seconds * 1e6).round() as u64;
+        records.push(format!("6,{},{usec},-;{text}", records.len()));
+        self
+    }
+
+    /// A kernel log whose first records have been overwritten: sequence
+    /// numbers start at `first_seq`.
+    pub fn log_rotated(mut self, first_seq: u64) -> Self {
+        let records = self.kmsg.get_or_insert_with(Vec::new);
+        records.push(format!("6,{first_seq},1000,-;rotated ring buffer"));
+        self
+    }
+
+    /// Raw content of `dev/kmsg`.
+    pub fn raw_log(mut self, lines: &[&str]) -> Self {
+        self.kmsg = Some(lines.iter().map(|l| l.to_string()).collect());
+        self
+    }
+
+    /// `proc/uptime` with `seconds` since boot.
+    pub fn uptime(mut self, seconds: f64) -> Self {
+        self.uptime = Some(format!("{seconds:.2} {:.2}\n", seconds * 1.5));
+        self
+    }
+
     /// Writes the tree into `root`, which must exist.
     pub fn write_to(&self, root: &Path) {
         let proc_dir = root.join("proc");
@@ -115,6 +147,13 @@ impl Fixture {
         }
         if let Some(mask) = self.taint_mask {
             write(&proc_dir.join("sys/kernel/tainted"), format!("{mask}\n"));
+        }
+        if let Some(records) = &self.kmsg {
+            let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+            write(&root.join("dev/kmsg"), text);
+        }
+        if let Some(uptime) = &self.uptime {
+            write(&proc_dir.join("uptime"), uptime.clone());
         }
         if let Some(options) = &self.mountinfo {
             let point = fs::canonicalize(root).expect("canonical root").join("proc");
@@ -381,10 +420,21 @@ pub fn scenario(name: &str) -> Option<Fixture> {
 pub const SCENARIOS: &[&str] = &["unsupported", "none", "ready", "stuck", "reversed", "several"];
 
 /// A transition held up by one kernel thread sleeping in a patched function
-/// and one user thread in `D`; `patching` false: a reversed transition.
+/// and one user thread in `D`; `patching` false: a reversed transition. The
+/// kernel log says it started at 400 s, and the uptime is 1000 s: 600 s ago.
 fn stuck_fixture(patching: bool) -> Fixture {
     let (done, stuck) = if patching { (1, 0) } else { (0, 1) };
-    Fixture::new()
+    let mut fixture = Fixture::new()
+        .log(0.0, "Linux version 6.4.0-150600.23.22-default")
+        .log(399.9, "livepatch: enabling patch 'livepatch_2_150600_2_1'")
+        .log(400.0, "livepatch: 'livepatch_2_150600_2_1': starting patching transition")
+        .log(415.0, "livepatch: signaling remaining tasks");
+    if !patching {
+        fixture =
+            fixture.log(420.0, "livepatch: 'livepatch_2_150600_2_1': reversing transition from patching to unpatching");
+    }
+    fixture
+        .uptime(1000.0)
         .taint(Some(TAINT_K))
         .patch(
             Patch::new("livepatch_2_150600_2_1")

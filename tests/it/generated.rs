@@ -5,7 +5,7 @@
 use crate::support::{klp, repo_path, schema_errors};
 use serde_json::{json, Value};
 
-const DOCUMENTS: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "error"];
+const DOCUMENTS: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "assess", "cve", "error"];
 
 fn check_generated(rel: &str, generated: &str) {
     let path = repo_path(rel);
@@ -54,7 +54,8 @@ fn valid_status() -> Value {
     json!({
         "schema_version": 1, "state": "in_progress", "supported": true, "kernel_release": "6.1.0",
         "patches_loaded": 1, "patches_enabled": 1,
-        "transition": {"patch": "p", "direction": "patching", "target_state": 1},
+        "transition": {"patch": "p", "direction": "patching", "target_state": 1, "started_seconds_ago": 12.5,
+            "started_unknown_reason": null, "signaled": false, "reversed": false},
         "livepatch_tainted": true, "taint_mask": 32768, "warnings": []
     })
 }
@@ -87,4 +88,15 @@ fn schemas_reject_wrong_documents() {
     assert!(!schema_errors("blocking", &bad_thread).is_empty());
     let bad_error = json!({"schema_version": 1, "error": {"code": "x", "message": "m"}});
     assert!(!schema_errors("error", &bad_error).is_empty(), "exit_code is required");
+}
+
+#[test]
+fn readme_states_the_assess_rules_as_the_help_does() {
+    let out = klp(&["assess", "--help"]).run();
+    assert_eq!(out.code, 0);
+    let rules = &out.stdout[out.stdout.find("Rules (finding code").expect("the rules are in --help")..];
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    assert!(readme.contains(rules.trim_end()), "README.md's rules differ from `klp assess --help`: copy them over");
+    let man = klp(&["manpage"]).run().stdout;
+    assert!(man.contains("transition_stuck: critical, reboot"), "the man page lacks the rules");
 }

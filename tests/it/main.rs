@@ -5,6 +5,7 @@
 mod fixture;
 mod support;
 
+mod assess;
 mod blocking;
 mod check;
 mod errors;

@@ -39,10 +39,13 @@ fn transition_in_progress_names_patch_and_direction() {
     let tree = scenario("stuck").unwrap().build();
     let doc = klp(&["status"]).root(&tree).run().json(0);
     assert_eq!(doc["state"], "in_progress");
+    // The age comes from the fixture's kernel log: started at 400 s, uptime 1000 s.
     assert_eq!(
         doc["transition"],
-        json!({"patch": "livepatch_2_150600_2_1", "direction": "patching", "target_state": 1})
+        json!({"patch": "livepatch_2_150600_2_1", "direction": "patching", "target_state": 1,
+            "started_seconds_ago": 600.0, "started_unknown_reason": null, "signaled": true, "reversed": false})
     );
+    assert_eq!(doc["warnings"], json!([]));
     let text = klp(&["status", "--format", "text"]).root(&tree).run();
     assert_eq!(text.snapshot(), "exit: 0\n--- stdout\nin_progress\n--- stderr\n");
 }

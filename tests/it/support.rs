@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-pub const COMMANDS: &[&str] = &["status", "check", "patches", "blocking", "downgrade"];
+pub const COMMANDS: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "assess", "cve"];
 
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
