@@ -59,8 +59,34 @@ pub enum Format {
     Text,
 }
 
+/// The commands: those that look at a system and hand back a report, and
+/// those that print generated text (schemas, man page, completions).
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(flatten)]
+    Report(ReportCommand),
+
+    /// Print the JSON Schema of a command's report, or of the error document.
+    Schema {
+        #[arg(value_enum)]
+        document: SchemaDocument,
+    },
+
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Manpage,
+
+    /// Print a shell completion script.
+    #[command(hide = true)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The commands that inspect the system under `--root` and build a report.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
     /// Overall state: `ready` or `in_progress`.
     #[command(long_about = "Show the overall live patching state: `ready` when no live patch is in \
 transition, `in_progress` while one is. The JSON report adds whether live patching is supported, \
@@ -102,25 +128,10 @@ exits 1), and never claims that nothing blocks.")]
 version (or --to VERSION): show the package-manager command, ask for confirmation on the terminal \
 (-n assumes yes), run it, and verify the installed version afterwards.")]
     Downgrade(DowngradeArgs),
-
-    /// Print the JSON Schema of a command's report, or of the error document.
-    Schema {
-        #[arg(value_enum)]
-        document: SchemaDocument,
-    },
-
-    /// Print the man page (roff).
-    #[command(hide = true)]
-    Manpage,
-
-    /// Print a shell completion script.
-    #[command(hide = true)]
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
 }
 
+/// The documents klp prints, each with its schema under `schemas/<name>.json`:
+/// one per report command, and the error document. The one list of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SchemaDocument {
     Status,
@@ -134,17 +145,9 @@ pub enum SchemaDocument {
 }
 
 impl SchemaDocument {
-    pub fn name(self) -> &'static str {
-        match self {
-            SchemaDocument::Status => "status",
-            SchemaDocument::Check => "check",
-            SchemaDocument::Patches => "patches",
-            SchemaDocument::Blocking => "blocking",
-            SchemaDocument::Downgrade => "downgrade",
-            SchemaDocument::Assess => "assess",
-            SchemaDocument::Cve => "cve",
-            SchemaDocument::Error => "error",
-        }
+    /// The name on the command line, of the command and of the schema file.
+    pub fn name(self) -> String {
+        self.to_possible_value().expect("no document is skipped").get_name().to_string()
     }
 }
 

@@ -1,9 +1,17 @@
-//! One error type for the whole program.
+//! One error type for the whole program, and its place in the contract.
 //!
-//! Every variant knows its stable `code` string (part of the JSON contract, see
-//! `schemas/error.json`) and its exit status. Messages are for people; codes are
-//! for programs, so a code never changes once released, while wording may.
+//! Every variant knows its stable code ([`ErrorCode`], listed as an `enum` in
+//! the committed schemas) and its exit status, and [`Error::problem`] gives
+//! the code together with its typed `details` ([`Problem`]): the error
+//! document's schema says, per code, which facts `details` holds. Messages
+//! are for people; codes and details are for programs, so a code never
+//! changes once released, while wording may.
+//!
+//! The package layer's failures ([`PackageFailure`]) are defined here, not in
+//! `pkg/`, so that this module depends on no reader.
 
+use schemars::JsonSchema;
+use serde::Serialize;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -17,6 +25,7 @@ pub const EXIT_USAGE: u8 = 2;
 /// `assess` only (monitoring-plugin convention): UNKNOWN, for failures and usage errors.
 pub const EXIT_UNKNOWN: u8 = 3;
 
+/// Everything that makes a command fail.
 #[derive(Debug)]
 pub enum Error {
     /// The command line could not be parsed.
@@ -31,11 +40,331 @@ pub enum Error {
     MissingFile { path: PathBuf },
     /// Waiting for the transition was given impossible bounds.
     InvalidArgument { message: String },
-    /// The command exists in the interface but has no implementation yet.
-    NotImplemented { what: &'static str },
-    /// Package-layer failures (rpm, zypper); `code` is one of the stable
-    /// `pkg::ErrorKind` strings.
-    Package { kind: crate::pkg::ErrorKind, message: String, details: Option<serde_json::Value> },
+    /// Package-layer failures (rpm, zypper), each with its typed details
+    /// (boxed: they are large, and errors travel in every `Result`).
+    Package { message: String, failure: Box<PackageFailure> },
+}
+
+/// The stable error codes (`error.code`); a failure that does not stop a
+/// command becomes a warning under the same code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(transform = consts_to_enum)]
+pub enum ErrorCode {
+    /// The command line could not be parsed.
+    Usage,
+    /// `--root` does not name a directory.
+    RootNotFound,
+    /// A file could not be read for lack of permission (EACCES, EPERM).
+    PermissionDenied,
+    /// A file could not be read for another reason.
+    ReadFailed,
+    /// A kernel file held something other than what the kernel writes there.
+    MalformedValue,
+    /// A required sysfs file is missing.
+    MissingFile,
+    /// An argument is out of its range.
+    InvalidArgument,
+    /// No live patch package is installed for the running kernel (or its
+    /// release names none).
+    NoPackage,
+    /// The system has no rpm database: rpm cannot be asked.
+    NoRpmDatabase,
+    /// No version older than the installed one is available.
+    NoOlderVersion,
+    /// The requested version does not exist in any repository.
+    VersionNotFound,
+    /// The requested version is newer than the installed one.
+    VersionNewer,
+    /// Another process holds the package manager's lock, or klp's own.
+    LockHeld,
+    /// zypper failed.
+    ZypperFailed,
+    /// dnf failed.
+    DnfFailed,
+    /// The distribution family is not one klp has a package backend for
+    /// (`--backend` chooses one).
+    BackendUnknown,
+    /// rpm failed.
+    RpmFailed,
+    /// A needed program (rpm, zypper) is not installed.
+    ToolMissing,
+    /// The user answered "no".
+    Declined,
+    /// Confirmation is needed but there is no terminal, and no `-n`.
+    NoTerminal,
+}
+
+impl ErrorCode {
+    /// The code as it appears in the JSON documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Usage => "usage",
+            ErrorCode::RootNotFound => "root_not_found",
+            ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::ReadFailed => "read_failed",
+            ErrorCode::MalformedValue => "malformed_value",
+            ErrorCode::MissingFile => "missing_file",
+            ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::NoPackage => "no_package",
+            ErrorCode::NoRpmDatabase => "no_rpm_database",
+            ErrorCode::NoOlderVersion => "no_older_version",
+            ErrorCode::VersionNotFound => "version_not_found",
+            ErrorCode::VersionNewer => "version_newer",
+            ErrorCode::LockHeld => "lock_held",
+            ErrorCode::ZypperFailed => "zypper_failed",
+            ErrorCode::DnfFailed => "dnf_failed",
+            ErrorCode::BackendUnknown => "backend_unknown",
+            ErrorCode::RpmFailed => "rpm_failed",
+            ErrorCode::ToolMissing => "tool_missing",
+            ErrorCode::Declined => "declined",
+            ErrorCode::NoTerminal => "no_terminal",
+        }
+    }
+}
+
+/// Every error code, in the order [`ErrorCode`] declares them.
+pub fn error_codes() -> Vec<serde_json::Value> {
+    schemars::schema_for!(ErrorCode).get("enum").and_then(|v| v.as_array()).cloned().unwrap_or_default()
+}
+
+/// Schema transform: an enum documented per value (`oneOf`/`anyOf` of
+/// `const`s) becomes one `enum` list, which is what consumers look for;
+/// the per-value docs stay in the code.
+pub fn consts_to_enum(schema: &mut schemars::Schema) {
+    let branches = ["oneOf", "anyOf"].iter().find_map(|key| schema.remove(*key));
+    let Some(serde_json::Value::Array(branches)) = branches else { return };
+    let values: Vec<serde_json::Value> = branches.iter().filter_map(|b| b.get("const").cloned()).collect();
+    schema.insert("type".into(), "string".into());
+    schema.insert("enum".into(), values.into());
+}
+
+/// The `code` and `details` of an error document: one typed shape per code.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(tag = "code", content = "details", rename_all = "snake_case")]
+pub enum Problem {
+    Usage(()),
+    RootNotFound(()),
+    PermissionDenied(OsError),
+    ReadFailed(OsError),
+    MalformedValue(Malformed),
+    MissingFile(()),
+    InvalidArgument(()),
+    #[serde(untagged)]
+    Package(PackageFailure),
+}
+
+/// Details of `permission_denied` and `read_failed`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct OsError {
+    /// The OS error number (`errno`), when there is one.
+    pub os_error: Option<i32>,
+}
+
+/// Details of `malformed_value`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Malformed {
+    /// The start of what the file held (at most 64 characters, then `…`).
+    pub content: String,
+    /// What the kernel writes there.
+    pub expected: &'static str,
+}
+
+/// A package-layer failure: its code with its details.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(tag = "code", content = "details", rename_all = "snake_case")]
+pub enum PackageFailure {
+    NoPackage(NoPackage),
+    NoRpmDatabase(NoRpmDatabase),
+    NoOlderVersion(NoOlderVersion),
+    VersionNotFound(VersionNotFound),
+    VersionNewer(VersionNewer),
+    LockHeld(LockHeld),
+    ZypperFailed(CommandFailed),
+    DnfFailed(CommandFailed),
+    BackendUnknown(BackendUnknown),
+    RpmFailed(CommandFailed),
+    ToolMissing(ToolMissing),
+    Declined(Confirmation),
+    NoTerminal(Confirmation),
+}
+
+/// What rpm says is installed, re-read after a downgrade failed: present in
+/// the details of every failure of `downgrade` once it knows its package.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct DowngradeState {
+    /// The live patch package of the running kernel.
+    pub package: String,
+    /// The installed edition the downgrade started from; absent when the
+    /// failure came before it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The installed edition now (null: not installed).
+    pub installed: Option<String>,
+}
+
+/// Details of `no_package`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NoPackage {
+    /// The running kernel release; null when unreadable.
+    pub kernel_release: Option<String>,
+    /// Red Hat: true when only the `0-0` placeholder is installed (it ships
+    /// no live patch); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<bool>,
+    #[serde(flatten)]
+    pub state: Option<DowngradeState>,
+}
+
+/// Details of `backend_unknown`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BackendUnknown {
+    /// `ID` of the system's os-release; null when there is none.
+    pub os_release_id: Option<String>,
+}
+
+/// Details of `no_rpm_database`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NoRpmDatabase {
+    /// The system root that was looked at.
+    pub root: String,
+    /// The database directories looked for, relative to the root.
+    pub looked_in: Vec<String>,
+}
+
+/// Details of `no_older_version`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NoOlderVersion {
+    /// Every edition the repositories offer, oldest first.
+    pub available: Vec<String>,
+    /// Red Hat: the older `0-0` placeholder (ships no live patch), which a
+    /// downgrade installs only when asked for by `--to`; absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    #[serde(flatten)]
+    pub state: DowngradeState,
+}
+
+/// Details of `version_not_found`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct VersionNotFound {
+    /// `--to` as given.
+    pub requested: String,
+    /// Every edition the repositories offer, oldest first.
+    pub available: Vec<String>,
+    #[serde(flatten)]
+    pub state: DowngradeState,
+}
+
+/// Details of `version_newer`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct VersionNewer {
+    /// `--to` as given.
+    pub requested: String,
+    #[serde(flatten)]
+    pub state: DowngradeState,
+}
+
+/// Details of `lock_held`: klp's own lock (`lock_file`), zypper's (exit
+/// status 7) or dnf's (exit status 200 with `exit_on_lock`): `command`,
+/// `exit_code`, `output`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LockHeld {
+    /// klp's downgrade lock, as a path on the host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_file: Option<String>,
+    /// zypper's argv, when zypper found its lock held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub run: Option<ExitAndOutput>,
+    #[serde(flatten)]
+    pub state: Option<DowngradeState>,
+}
+
+/// Details of `rpm_failed`, `zypper_failed` and `dnf_failed`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CommandFailed {
+    /// The argv that failed, or could not be started.
+    pub command: Vec<String>,
+    /// Exit status and output; absent when the program could not be started.
+    #[serde(flatten)]
+    pub run: Option<ExitAndOutput>,
+    /// The edition zypper was to install (a downgrade that zypper reported
+    /// done but rpm does not show).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(flatten)]
+    pub state: Option<DowngradeState>,
+}
+
+/// How a program that ran ended.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ExitAndOutput {
+    /// Its exit status; -1 when killed by a signal.
+    pub exit_code: i32,
+    /// Its stdout and stderr, cut to 8 KiB.
+    pub output: String,
+}
+
+/// Details of `tool_missing`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ToolMissing {
+    /// The program not found in PATH.
+    pub program: String,
+    #[serde(flatten)]
+    pub state: Option<DowngradeState>,
+}
+
+/// Details of `declined` and `no_terminal`: what would have run.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Confirmation {
+    /// The edition the downgrade was to install.
+    pub to: String,
+    /// The zypper argv it was to run.
+    pub command: Vec<String>,
+    #[serde(flatten)]
+    pub state: DowngradeState,
+}
+
+impl PackageFailure {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            PackageFailure::NoPackage(_) => ErrorCode::NoPackage,
+            PackageFailure::NoRpmDatabase(_) => ErrorCode::NoRpmDatabase,
+            PackageFailure::NoOlderVersion(_) => ErrorCode::NoOlderVersion,
+            PackageFailure::VersionNotFound(_) => ErrorCode::VersionNotFound,
+            PackageFailure::VersionNewer(_) => ErrorCode::VersionNewer,
+            PackageFailure::LockHeld(_) => ErrorCode::LockHeld,
+            PackageFailure::ZypperFailed(_) => ErrorCode::ZypperFailed,
+            PackageFailure::DnfFailed(_) => ErrorCode::DnfFailed,
+            PackageFailure::BackendUnknown(_) => ErrorCode::BackendUnknown,
+            PackageFailure::RpmFailed(_) => ErrorCode::RpmFailed,
+            PackageFailure::ToolMissing(_) => ErrorCode::ToolMissing,
+            PackageFailure::Declined(_) => ErrorCode::Declined,
+            PackageFailure::NoTerminal(_) => ErrorCode::NoTerminal,
+        }
+    }
+
+    /// Where a downgrade stood, for the failures that can carry it: set once
+    /// the installed version has been re-read after the failure.
+    pub fn state_mut(&mut self) -> Option<&mut Option<DowngradeState>> {
+        match self {
+            PackageFailure::NoPackage(d) => Some(&mut d.state),
+            PackageFailure::LockHeld(d) => Some(&mut d.state),
+            PackageFailure::ZypperFailed(d) | PackageFailure::DnfFailed(d) | PackageFailure::RpmFailed(d) => {
+                Some(&mut d.state)
+            }
+            PackageFailure::ToolMissing(d) => Some(&mut d.state),
+            PackageFailure::NoRpmDatabase(_)
+            | PackageFailure::BackendUnknown(_)
+            | PackageFailure::NoOlderVersion(_)
+            | PackageFailure::VersionNotFound(_)
+            | PackageFailure::VersionNewer(_)
+            | PackageFailure::Declined(_)
+            | PackageFailure::NoTerminal(_) => None,
+        }
+    }
 }
 
 impl Error {
@@ -43,18 +372,27 @@ impl Error {
         Error::Read { path: path.to_path_buf(), source }
     }
 
+    /// A package-layer error.
+    pub fn package(failure: PackageFailure, message: impl Into<String>) -> Self {
+        Error::Package { message: message.into(), failure: Box::new(failure) }
+    }
+
     /// Stable machine-readable code; never reworded.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable code, typed.
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Error::Usage { .. } => "usage",
-            Error::RootNotFound { .. } => "root_not_found",
-            Error::Read { source, .. } if is_permission_denied(source) => "permission_denied",
-            Error::Read { .. } => "read_failed",
-            Error::MalformedValue { .. } => "malformed_value",
-            Error::MissingFile { .. } => "missing_file",
-            Error::InvalidArgument { .. } => "invalid_argument",
-            Error::NotImplemented { .. } => "not_implemented",
-            Error::Package { kind, .. } => kind.code(),
+            Error::Usage { .. } => ErrorCode::Usage,
+            Error::RootNotFound { .. } => ErrorCode::RootNotFound,
+            Error::Read { source, .. } if is_permission_denied(source) => ErrorCode::PermissionDenied,
+            Error::Read { .. } => ErrorCode::ReadFailed,
+            Error::MalformedValue { .. } => ErrorCode::MalformedValue,
+            Error::MissingFile { .. } => ErrorCode::MissingFile,
+            Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            Error::Package { failure, .. } => failure.code(),
         }
     }
 
@@ -78,17 +416,25 @@ impl Error {
         }
     }
 
-    /// Structured extra facts for the JSON error document.
-    pub fn details(&self) -> Option<serde_json::Value> {
+    /// The code with its typed details, as the error document shows them.
+    pub fn problem(&self) -> Problem {
         match self {
-            Error::MalformedValue { content, expected, .. } => {
-                Some(serde_json::json!({ "content": content, "expected": expected }))
+            Error::Usage { .. } => Problem::Usage(()),
+            Error::RootNotFound { .. } => Problem::RootNotFound(()),
+            Error::Read { source, .. } => {
+                let details = OsError { os_error: source.raw_os_error() };
+                if is_permission_denied(source) {
+                    Problem::PermissionDenied(details)
+                } else {
+                    Problem::ReadFailed(details)
+                }
             }
-            Error::Read { source, .. } => Some(serde_json::json!({
-                "os_error": source.raw_os_error(),
-            })),
-            Error::Package { details, .. } => details.clone(),
-            _ => None,
+            Error::MalformedValue { content, expected, .. } => {
+                Problem::MalformedValue(Malformed { content: content.clone(), expected })
+            }
+            Error::MissingFile { .. } => Problem::MissingFile(()),
+            Error::InvalidArgument { .. } => Problem::InvalidArgument(()),
+            Error::Package { failure, .. } => Problem::Package((**failure).clone()),
         }
     }
 }
@@ -115,7 +461,6 @@ impl fmt::Display for Error {
             }
             Error::MissingFile { path } => write!(f, "required file {} is missing", path.display()),
             Error::InvalidArgument { message } => write!(f, "{message}"),
-            Error::NotImplemented { what } => write!(f, "{what} is not implemented yet"),
             Error::Package { message, .. } => write!(f, "{message}"),
         }
     }
@@ -124,3 +469,68 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tag `Problem` serializes is the code `error_code` names.
+    #[test]
+    fn problem_and_code_agree() {
+        let state = || DowngradeState { package: "p".into(), from: Some("2-1".into()), installed: None };
+        let errors = [
+            Error::Usage { message: "m".into() },
+            Error::RootNotFound { path: "/x".into() },
+            Error::read(Path::new("/x"), io::Error::from_raw_os_error(libc::EACCES)),
+            Error::read(Path::new("/x"), io::Error::from_raw_os_error(libc::EIO)),
+            Error::MalformedValue { path: "/x".into(), content: "c".into(), expected: "e" },
+            Error::MissingFile { path: "/x".into() },
+            Error::InvalidArgument { message: "m".into() },
+            Error::package(
+                PackageFailure::NoPackage(NoPackage { kernel_release: None, placeholder: None, state: None }),
+                "m",
+            ),
+            Error::package(PackageFailure::NoRpmDatabase(NoRpmDatabase { root: "/".into(), looked_in: vec![] }), "m"),
+            Error::package(
+                PackageFailure::NoOlderVersion(NoOlderVersion { available: vec![], placeholder: None, state: state() }),
+                "m",
+            ),
+            Error::package(
+                PackageFailure::VersionNotFound(VersionNotFound {
+                    requested: "1".into(),
+                    available: vec![],
+                    state: state(),
+                }),
+                "m",
+            ),
+            Error::package(PackageFailure::VersionNewer(VersionNewer { requested: "1".into(), state: state() }), "m"),
+            Error::package(
+                PackageFailure::LockHeld(LockHeld { lock_file: None, command: None, run: None, state: None }),
+                "m",
+            ),
+            Error::package(
+                PackageFailure::ZypperFailed(CommandFailed { command: vec![], run: None, to: None, state: None }),
+                "m",
+            ),
+            Error::package(
+                PackageFailure::RpmFailed(CommandFailed { command: vec![], run: None, to: None, state: None }),
+                "m",
+            ),
+            Error::package(PackageFailure::ToolMissing(ToolMissing { program: "rpm".into(), state: None }), "m"),
+            Error::package(
+                PackageFailure::Declined(Confirmation { to: "1".into(), command: vec![], state: state() }),
+                "m",
+            ),
+            Error::package(
+                PackageFailure::NoTerminal(Confirmation { to: "1".into(), command: vec![], state: state() }),
+                "m",
+            ),
+        ];
+        for err in &errors {
+            let value = serde_json::to_value(err.problem()).unwrap();
+            assert_eq!(value["code"], err.code(), "{value}");
+            assert_eq!(serde_json::to_value(err.error_code()).unwrap(), err.code());
+            assert!(value.get("details").is_some(), "details always present: {value}");
+        }
+    }
+}

@@ -5,7 +5,7 @@
 //! A closed stdout (`klp ... | head`) ends the program quietly.
 
 use clap::Parser;
-use klp::cli::{Cli, Command, Format};
+use klp::cli::{Cli, Command, Format, ReportCommand};
 use klp::error::{Error, EXIT_FAILURE, EXIT_OK, EXIT_UNKNOWN, EXIT_USAGE};
 use klp::report::{ErrorDocument, Report, State, Warning};
 use std::io::Write;
@@ -16,33 +16,41 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
-    let format = match cli.command {
-        // Schemas, man page and completions have one form only.
-        Command::Schema { .. } | Command::Manpage | Command::Completions { .. } => Format::Text,
-        _ => cli.format,
-    };
-    let failure_code = match cli.command {
-        // For `check` and `cve`, every failure means "could not determine".
-        Command::Check(_) | Command::Cve(_) => Some(EXIT_USAGE),
-        // `assess` is a monitoring plugin: failures are UNKNOWN.
-        Command::Assess(_) => Some(EXIT_UNKNOWN),
-        _ => None,
-    };
-    match klp::cmd::run(&cli) {
+    // Schemas, man page and completions have one form only and look at no system.
+    match &cli.command {
+        Command::Report(command) => run_report(&cli, command),
+        Command::Schema { document } => {
+            let mut json =
+                serde_json::to_string_pretty(&klp::report::schema_of(*document).to_value()).expect("serializable");
+            json.push('\n');
+            finish(&json, EXIT_OK)
+        }
+        Command::Manpage => finish(&klp::manpage::render(), EXIT_OK),
+        Command::Completions { shell } => finish(&klp::manpage::completions(*shell), EXIT_OK),
+    }
+}
+
+fn run_report(cli: &Cli, command: &ReportCommand) -> ExitCode {
+    match klp::cmd::run(cli, command) {
         Ok(report) => {
-            let body = match format {
+            let body = match cli.format {
                 Format::Json => json_document(&report),
                 Format::Text => {
                     print_warnings(report.warnings());
                     klp::render::render(&report)
                 }
             };
-            let code = exit_code(&report, format);
-            finish(&body, code)
+            finish(&body, exit_code(&report, cli.format))
         }
         Err(err) => {
-            let code = failure_code.unwrap_or_else(|| err.exit_code());
-            report_error(&err, format, code)
+            let code = match command {
+                // For `check` and `cve`, every failure means "could not determine".
+                ReportCommand::Check(_) | ReportCommand::Cve(_) => EXIT_USAGE,
+                // `assess` is a monitoring plugin: failures are UNKNOWN.
+                ReportCommand::Assess(_) => EXIT_UNKNOWN,
+                _ => err.exit_code(),
+            };
+            report_error(&err, cli.format, code)
         }
     }
 }
@@ -80,9 +88,6 @@ fn print_warnings(warnings: &[Warning]) {
 }
 
 fn json_document(report: &Report) -> String {
-    if let Report::Schema(_) | Report::Raw(_) = report {
-        return klp::render::render(report);
-    }
     let mut json = serde_json::to_string(report).expect("reports contain only serializable data");
     json.push('\n');
     json

@@ -9,7 +9,7 @@ use crate::pkg::kernels::{self, KernelFacts, RpmKernels};
 use crate::pkg::{backend, info, lifecycle, Tools};
 use crate::report::{
     AssessReport, AssessTransition, CveAssessment, Facts, ForcedTransition, KernelLogFacts, NextBootSource, Ownership,
-    PackageInfo, PatchFacts, SchemaVersion, State, Thresholds, Warning,
+    PackageInfo, PatchFacts, SchemaVersion, State, Thresholds, Warning, WarningCode,
 };
 use crate::sys::{kmsg, livepatch};
 use crate::Result;
@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: &AssessArgs) -> Result<AssessReport> {
                 direction: transition.direction,
                 target_state: transition.target_state,
                 age,
-                blocking_threads: Some(blocking.threads.len() as u64),
+                blocking_threads: Some(blocking.scan.threads.len() as u64),
                 blocking_complete: Some(blocking.complete),
             })
         }
@@ -169,7 +169,12 @@ pub(super) struct PackageFacts {
 impl PackageFacts {
     /// `assess`: true for support, updates, and the next-boot kernel's
     /// whole CVE list (to compare); `cve`: false, only the wanted ids.
-    pub fn gather(ctx: &Context, patches: &[livepatch::Patch], wanted: &BTreeSet<String>, assess: bool) -> Self {
+    pub fn gather(
+        ctx: &Context,
+        patches: &[crate::report::PatchInfo],
+        wanted: &BTreeSet<String>,
+        assess: bool,
+    ) -> Self {
         let root = ctx.sys.root();
         let release = ctx.sys.kernel_release();
         let names: Vec<String> = patches.iter().map(|p| p.name.clone()).collect();
@@ -197,11 +202,11 @@ impl PackageFacts {
             Some(release) => match Tools::new(root) {
                 Err(err) => unknowns.push(("kernel packages".into(), err.to_string())),
                 Ok(tools) if !tools.has_rpm_database() => {
-                    let err = tools.no_database_error(crate::pkg::ErrorKind::NoRpmDatabase);
+                    let err = tools.no_database_error();
                     unknowns.push(("rpm database".into(), format!("{err}: kernel packages unknown")));
-                    if !warnings.iter().any(|w| w.code == err.code()) {
+                    if !warnings.iter().any(|w| w.code == WarningCode::Error(err.error_code())) {
                         warnings.push(Warning {
-                            code: err.code().into(),
+                            code: WarningCode::Error(err.error_code()),
                             message: err.to_string(),
                             path: None,
                             count: 1,
@@ -209,18 +214,13 @@ impl PackageFacts {
                     }
                 }
                 Ok(_) if selected.family.is_none() => {
-                    let code = crate::pkg::ErrorKind::BackendUnknown.code();
+                    let code = WarningCode::Error(crate::error::ErrorCode::BackendUnknown);
                     unknowns.push((
                         "package backend".into(),
                         format!("{}: kernel packages unknown", selected.unknown_message()),
                     ));
                     if !warnings.iter().any(|w| w.code == code) {
-                        warnings.push(Warning {
-                            code: code.into(),
-                            message: selected.unknown_message(),
-                            path: None,
-                            count: 1,
-                        });
+                        warnings.push(Warning { code, message: selected.unknown_message(), path: None, count: 1 });
                     }
                 }
                 Ok(tools) => {
@@ -230,7 +230,7 @@ impl PackageFacts {
                     for (what, err) in &kernels.errors {
                         unknowns.push((what.to_string(), format!("cannot read the {what}: {err}")));
                         warnings.push(Warning {
-                            code: err.code().into(),
+                            code: WarningCode::Error(err.error_code()),
                             message: err.to_string(),
                             path: None,
                             count: 1,
@@ -261,7 +261,7 @@ impl PackageFacts {
 }
 
 fn patch_facts(
-    patch: &livepatch::Patch,
+    patch: &crate::report::PatchInfo,
     info: &PackageInfo,
     assess: bool,
     manager: &str,

@@ -1,5 +1,5 @@
 use super::Context;
-use crate::report::{BlockingReport, SchemaVersion, State, Warning};
+use crate::report::{BlockingReport, SchemaVersion, State, ThreadScan, Warning, WarningCode};
 use crate::sys::stack::{CulpritIndex, PatchedSymbol};
 use crate::sys::{livepatch, tasks};
 use crate::Result;
@@ -16,10 +16,7 @@ pub fn run(ctx: &Context) -> Result<BlockingReport> {
         transition: transition.clone(),
         verbosity: ctx.verbosity,
         complete: true,
-        threads_scanned: 0,
-        threads_unreadable: 0,
-        threads_vanished: 0,
-        threads: Vec::new(),
+        scan: ThreadScan::default(),
         warnings: Vec::new(),
     };
     // Nothing in transition: nothing can block, no scan needed.
@@ -36,19 +33,14 @@ pub fn run(ctx: &Context) -> Result<BlockingReport> {
         with_stack: ctx.verbosity >= 2,
         culprits: CulpritIndex::new(&patched, &transition.patch),
     };
-    let scan = tasks::scan(&ctx.sys, &options)?;
-    report.threads_scanned = scan.scanned;
-    report.threads_unreadable = scan.unreadable;
-    report.threads_vanished = scan.vanished;
-    report.threads = scan.threads;
-    report.warnings = scan.warnings;
-    report.complete = scan.unreadable == 0;
+    (report.scan, report.warnings) = tasks::scan(&ctx.sys, &options)?;
+    report.complete = report.scan.threads_unreadable == 0;
 
     // With hidepid, non-root does not even see other users' tasks.
     if !is_root() && tasks::proc_hides_pids(&ctx.sys) {
         report.complete = false;
         report.warnings.push(Warning {
-            code: "hidepid".into(),
+            code: WarningCode::Hidepid,
             message: "/proc is mounted with hidepid: other users' threads are invisible to non-root".into(),
             path: Some(ctx.sys.proc_dir().display().to_string()),
             count: 1,

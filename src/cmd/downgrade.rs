@@ -17,16 +17,16 @@ pub fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
         assume_yes: ctx.non_interactive,
         backend: &selected,
     };
-    let outcome = downgrade::run(&request, &mut Terminal)?;
+    let change = downgrade::run(&request, &mut Terminal)?;
+    let family = selected.family.expect("downgrade::run fails without a backend");
     // Re-read: the package's scriptlets may have replaced the loaded patch.
-    let patch_after = if outcome.changed { loaded_patch(&ctx.sys)? } else { patch_before.clone() };
-    let loaded_patch_changed = outcome.changed.then(|| patch_after != patch_before);
-    let live_revert_supported = outcome.family == Family::Suse;
-    let note = match (outcome.family, loaded_patch_changed) {
+    let patch_after = if change.changed { loaded_patch(&ctx.sys)? } else { patch_before.clone() };
+    let loaded_patch_changed = change.changed.then(|| patch_after != patch_before);
+    let note = match (family, loaded_patch_changed) {
         (Family::RedHat, Some(false)) => Some(format!(
             "Red Hat does not support reverting a live patch without a reboot: the package is now {}, \
              but the loaded live patch is still {}; the installed package takes effect at the next boot",
-            outcome.to,
+            change.to,
             patch_after.as_deref().unwrap_or("none")
         )),
         (Family::RedHat, Some(true)) => Some(
@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
              live patch without a reboot"
                 .to_string(),
         ),
-        (Family::RedHat, None) if !outcome.command.is_empty() => Some(
+        (Family::RedHat, None) if !change.command.is_empty() => Some(
             "Red Hat does not support reverting a live patch without a reboot: after this downgrade the loaded \
              live patch changes only through the package's scriptlets or a reboot"
                 .to_string(),
@@ -47,21 +47,12 @@ pub fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
     };
     Ok(DowngradeReport {
         schema_version: SchemaVersion,
-        package: outcome.package,
-        from: outcome.from,
-        to: outcome.to,
-        dry_run: args.dry_run,
-        changed: outcome.changed,
-        command: outcome.command,
-        zypper_exit_code: if outcome.family == Family::Suse { outcome.exit_code } else { None },
-        installed_after: outcome.installed_after,
+        change,
         patch_before,
         patch_after,
         backend: selected.report(),
-        package_manager: outcome.family.package_manager().to_string(),
-        package_manager_exit_code: outcome.exit_code,
         loaded_patch_changed,
-        live_revert_supported,
+        live_revert_supported: family == Family::Suse,
         note,
         warnings: Vec::new(),
     })

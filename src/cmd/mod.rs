@@ -9,8 +9,8 @@ mod downgrade;
 mod patches;
 mod status;
 
-use crate::cli::{Cli, Command};
-use crate::report::{self, Report};
+use crate::cli::{Cli, ReportCommand};
+use crate::report::Report;
 use crate::sys::SysRoot;
 use crate::Result;
 
@@ -25,31 +25,21 @@ pub struct Context {
     pub backend: crate::pkg::backend::Choice,
 }
 
-pub fn run(cli: &Cli) -> Result<Report> {
-    // Commands that do not look at a system need no valid --root.
-    match &cli.command {
-        Command::Schema { document } => {
-            let schema = report::schema_of(document.name()).expect("every SchemaDocument has a schema");
-            return Ok(Report::Schema(schema.to_value()));
-        }
-        Command::Manpage => return Ok(Report::Raw(crate::manpage::render())),
-        Command::Completions { shell } => return Ok(Report::Raw(crate::manpage::completions(*shell))),
-        _ => {}
-    }
+/// Runs a report command against the system under `--root`.
+pub fn run(cli: &Cli, command: &ReportCommand) -> Result<Report> {
     let ctx = Context {
         sys: SysRoot::new(&cli.root)?,
         verbosity: cli.verbose.min(2),
         non_interactive: cli.non_interactive,
         backend: cli.backend,
     };
-    Ok(match &cli.command {
-        Command::Status => Report::Status(status::run(&ctx)?),
-        Command::Check(args) => Report::Check(check::run(&ctx, args)?),
-        Command::Patches(args) => Report::Patches(patches::run(&ctx, args)?),
-        Command::Blocking => Report::Blocking(blocking::run(&ctx)?),
-        Command::Downgrade(args) => Report::Downgrade(downgrade::run(&ctx, args)?),
-        Command::Assess(args) => Report::Assess(Box::new(assess::run(&ctx, args)?)),
-        Command::Cve(args) => Report::Cve(cve::run(&ctx, args)?),
-        Command::Schema { .. } | Command::Manpage | Command::Completions { .. } => unreachable!(),
+    Ok(match command {
+        ReportCommand::Status => Report::Status(status::run(&ctx)?),
+        ReportCommand::Check(args) => Report::Check(check::run(&ctx, args)?),
+        ReportCommand::Patches(args) => Report::Patches(patches::run(&ctx, args)?),
+        ReportCommand::Blocking => Report::Blocking(blocking::run(&ctx)?),
+        ReportCommand::Downgrade(args) => Report::Downgrade(downgrade::run(&ctx, args)?),
+        ReportCommand::Assess(args) => Report::Assess(Box::new(assess::run(&ctx, args)?)),
+        ReportCommand::Cve(args) => Report::Cve(cve::run(&ctx, args)?),
     })
 }

@@ -1,5 +1,5 @@
 use super::Context;
-use crate::report::{SchemaVersion, State, StatusReport, StatusTransition, Warning};
+use crate::report::{SchemaVersion, State, StatusReport, StatusTransition, Warning, WarningCode};
 use crate::sys::{kmsg, livepatch, SysRoot, TAINT_LIVEPATCH};
 use crate::Result;
 
@@ -16,7 +16,7 @@ pub fn build_status(sys: &SysRoot) -> Result<StatusReport> {
     let mut warnings = Vec::new();
     if others > 0 {
         warnings.push(Warning {
-            code: "several_transitions".into(),
+            code: WarningCode::SeveralTransitions,
             message: format!(
                 "{} patches claim to be in transition; the kernel allows one, reporting {}",
                 others + 1,

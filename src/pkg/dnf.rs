@@ -3,8 +3,9 @@
 //! holds) and the downgrade command. Always through [`Tools::dnf_argv`].
 
 use super::vercmp::Edition;
-use super::{error, ErrorKind, Output, Tools};
-use crate::Result;
+use super::{Output, Tools};
+use crate::error::{LockHeld, PackageFailure};
+use crate::{Error, Result};
 
 /// dnf's exit status with `--setopt=exit_on_lock=True` when another
 /// process holds its lock (without the option dnf waits forever).
@@ -89,13 +90,23 @@ pub fn downgrade_argv(tools: &Tools, package: &str, edition: &Edition, test: boo
 
 /// The error for a dnf run that did not succeed: `lock_held` for exit 200,
 /// else `dnf_failed` with the exit status and output.
-pub fn failure(argv: &[String], output: &Output) -> crate::Error {
-    let kind = if output.code == EXIT_LOCKED { ErrorKind::LockHeld } else { ErrorKind::DnfFailed };
-    let message = match kind {
-        ErrorKind::LockHeld => format!("the package manager is locked by another process: {}", message_of(output)),
-        _ => format!("dnf failed with exit status {}: {}", output.code, message_of(output)),
-    };
-    error(kind, message, serde_json::json!({ "command": argv, "exit_code": output.code, "output": output.combined() }))
+pub fn failure(argv: &[String], output: &Output) -> Error {
+    let failed = output.failed(argv);
+    if output.code == EXIT_LOCKED {
+        return Error::package(
+            PackageFailure::LockHeld(LockHeld {
+                lock_file: None,
+                command: Some(failed.command),
+                run: failed.run,
+                state: None,
+            }),
+            format!("the package manager is locked by another process: {}", message_of(output)),
+        );
+    }
+    Error::package(
+        PackageFailure::DnfFailed(failed),
+        format!("dnf failed with exit status {}: {}", output.code, message_of(output)),
+    )
 }
 
 /// dnf's own words: its `Error:` line, else the last line of output that is

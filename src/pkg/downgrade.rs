@@ -10,7 +10,12 @@
 use super::backend::{Family, Selected};
 use super::rpm;
 use super::vercmp::Edition;
-use super::{dnf, error, kpatch, zypper, ErrorKind, Tools};
+use super::{dnf, kpatch, zypper, Tools};
+use crate::error::{
+    BackendUnknown, Confirmation, DowngradeState, LockHeld, NoOlderVersion, NoPackage, PackageFailure, VersionNewer,
+    VersionNotFound,
+};
+use crate::report::PackageChange;
 use crate::{Error, Result};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -24,18 +29,6 @@ pub struct Request<'a> {
     /// `-n`: no confirmation.
     pub assume_yes: bool,
     pub backend: &'a Selected,
-}
-
-pub struct Outcome {
-    pub package: String,
-    pub from: String,
-    pub to: String,
-    pub changed: bool,
-    pub command: Vec<String>,
-    pub family: Family,
-    /// The package manager's exit status (a Red Hat dry run's test transaction too).
-    pub exit_code: Option<i32>,
-    pub installed_after: Option<String>,
 }
 
 /// There is no terminal to ask on.
@@ -64,24 +57,27 @@ impl Confirm for Terminal {
     }
 }
 
-pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
+pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange> {
     let tools = Tools::new(request.root)?;
+    let no_package = |kernel_release: Option<String>, state, message: String| {
+        Error::package(PackageFailure::NoPackage(NoPackage { kernel_release, placeholder: None, state }), message)
+    };
     let kernel = request.kernel.clone().ok_or_else(|| {
-        error(
-            ErrorKind::NoPackage,
-            "the running kernel release is unreadable (proc/sys/kernel/osrelease): cannot name its live patch package",
-            serde_json::json!({ "kernel_release": null }),
+        no_package(
+            None,
+            None,
+            "the running kernel release is unreadable (proc/sys/kernel/osrelease): cannot name its live patch package"
+                .into(),
         )
     })?;
     // No rpm database, no package: whatever the family (and run no rpm).
     if !tools.has_rpm_database() {
-        return Err(tools.no_database_error(ErrorKind::NoPackage));
+        return Err(tools.no_database_error());
     }
     let family = request.backend.family.ok_or_else(|| {
-        error(
-            ErrorKind::BackendUnknown,
+        Error::package(
+            PackageFailure::BackendUnknown(BackendUnknown { os_release_id: request.backend.os_release_id.clone() }),
             request.backend.unknown_message(),
-            serde_json::json!({ "os_release_id": request.backend.os_release_id }),
         )
     })?;
     let package = family.livepatch_package(&kernel).ok_or_else(|| {
@@ -89,30 +85,28 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
             Family::Suse => "VERSION-RELEASE-FLAVOR",
             Family::RedHat => "VERSION-RELEASE.DIST.ARCH",
         };
-        error(
-            ErrorKind::NoPackage,
+        no_package(
+            Some(kernel.clone()),
+            None,
             format!("kernel release {kernel} does not name a live patch package ({form})"),
-            serde_json::json!({ "kernel_release": kernel }),
         )
     })?;
     // Held until the installed version is verified: a second downgrade must
     // not plan from the version this one is about to replace.
     let _lock = if request.dry_run { None } else { lock_root(request.root, &tools, &package)? };
     let installed = current(&tools, &package)?.ok_or_else(|| {
-        error(
-            ErrorKind::NoPackage,
+        no_package(
+            Some(kernel.clone()),
+            Some(DowngradeState { package: package.clone(), from: None, installed: None }),
             format!("no live patch package is installed for the running kernel {kernel} ({package})"),
-            serde_json::json!({ "package": package, "kernel_release": kernel, "installed": null }),
         )
     })?;
     let from = installed.to_string();
-    let fail = |kind, message: String, mut details: serde_json::Value| -> Error {
-        // Never assume: say what rpm sees now.
-        let now = current(&tools, &package).ok().flatten().map(|e| e.to_string());
-        details["package"] = package.clone().into();
-        details["from"] = from.clone().into();
-        details["installed"] = now.into();
-        error(kind, message, details)
+    // Never assume: every failure from here says what rpm sees now.
+    let state = || DowngradeState {
+        package: package.clone(),
+        from: Some(from.clone()),
+        installed: current(&tools, &package).ok().flatten().map(|e| e.to_string()),
     };
 
     // `--to` takes a VERSION (`3`) or a whole edition (`3-150600.4.1`); on
@@ -133,29 +127,30 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
         Some(to) => Some(Edition::parse(to)),
         None => None,
     };
-    let upgrade_with = family.package_manager();
+    let manager = family.package_manager();
     // Going "to" the installed version is a success without change; ask no repository.
     if let (Some(to), Some(wanted)) = (request.to, &wanted) {
         match wanted.cmp_rpm(&installed) {
             std::cmp::Ordering::Equal => {
-                return Ok(Outcome {
+                return Ok(PackageChange {
                     package,
                     to: from.clone(),
                     from: from.clone(),
+                    dry_run: request.dry_run,
                     changed: false,
                     command: Vec::new(),
-                    family,
-                    exit_code: None,
+                    zypper_exit_code: None,
                     installed_after: Some(from.clone()),
+                    package_manager: manager.into(),
+                    package_manager_exit_code: None,
                 })
             }
             std::cmp::Ordering::Greater => {
-                return Err(fail(
-                    ErrorKind::VersionNewer,
+                return Err(Error::package(
+                    PackageFailure::VersionNewer(VersionNewer { requested: to.into(), state: state() }),
                     format!(
-                        "version {to} is newer than the installed {from}: downgrade only goes back (use {upgrade_with} to update)"
-                    ),
-                    serde_json::json!({ "requested": to }),
+                    "version {to} is newer than the installed {from}: downgrade only goes back (use {manager} to update)"
+                ),
                 ))
             }
             std::cmp::Ordering::Less => {}
@@ -164,18 +159,18 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
 
     // Going "to" the placeholder from it was answered above.
     if family.is_placeholder(&installed) {
-        return Err(error(
-            ErrorKind::NoPackage,
+        return Err(Error::package(
+            PackageFailure::NoPackage(NoPackage {
+                kernel_release: Some(kernel.clone()),
+                placeholder: Some(true),
+                state: Some(state()),
+            }),
             format!(
                 "only the placeholder {package}-{from} is installed (it ships no live patch): nothing to go back from"
             ),
-            serde_json::json!({ "package": package, "kernel_release": kernel, "installed": from, "placeholder": true }),
         ));
     }
-    let available = match offered(&tools, family, &package) {
-        Ok(found) => found,
-        Err(err) => return Err(refail(err, &fail)),
-    };
+    let available = offered(&tools, family, &package).map_err(|err| with_state(err, state))?;
     let older = available.iter().filter(|e| e.cmp_rpm(&installed).is_lt());
     let target = match request.to {
         Some(to) => older
@@ -183,10 +178,13 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
             .max_by(|a, b| a.cmp_rpm(b))
             .cloned()
             .ok_or_else(|| {
-                fail(
-                    ErrorKind::VersionNotFound,
+                Error::package(
+                    PackageFailure::VersionNotFound(VersionNotFound {
+                        requested: to.into(),
+                        available: editions(&available),
+                        state: state(),
+                    }),
                     format!("version {to} of {package} is not available in any repository"),
-                    serde_json::json!({ "requested": to, "available": editions(&available) }),
                 )
             })?,
         None => older.filter(|e| !family.is_placeholder(e)).max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
@@ -197,13 +195,13 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
                     " (only the placeholder {placeholder}, which ships no live patch: pass --to {placeholder} to install it)"
                 ));
             }
-            fail(
-                ErrorKind::NoOlderVersion,
-                message,
-                serde_json::json!({
-                    "available": editions(&available),
-                    "placeholder": placeholder.map(Edition::to_string),
+            Error::package(
+                PackageFailure::NoOlderVersion(NoOlderVersion {
+                    available: editions(&available),
+                    placeholder: placeholder.map(Edition::to_string),
+                    state: state(),
                 }),
+                message,
             )
         })?,
     };
@@ -214,76 +212,81 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Outcome> {
         }
         Family::RedHat => dnf::downgrade_argv(&tools, &package, &target, false),
     };
-    let mut outcome = Outcome {
+    let mut outcome = PackageChange {
         package: package.clone(),
         from: from.clone(),
         to: to.clone(),
+        dry_run: request.dry_run,
         changed: false,
         command: command.clone(),
-        family,
-        exit_code: None,
+        zypper_exit_code: None,
         installed_after: None,
+        package_manager: manager.into(),
+        package_manager_exit_code: None,
     };
     if request.dry_run {
         if family == Family::RedHat {
             // A test transaction: dnf resolves, downloads and checks, rpm changes nothing.
             let test = dnf::downgrade_argv(&tools, &package, &target, true);
-            let output = tools.run(&test).map_err(|err| refail(err, &fail))?;
+            let output = tools.run(&test).map_err(|err| with_state(err, state))?;
             if output.code != 0 {
-                return Err(refail(dnf::failure(&test, &output), &fail));
+                return Err(with_state(dnf::failure(&test, &output), state));
             }
-            outcome.exit_code = Some(output.code);
+            outcome.package_manager_exit_code = Some(output.code);
         }
         return Ok(outcome);
     }
     if !request.assume_yes {
         let prompt = format!(
             "klp: downgrade {package} from {from} to {to} by running:\n  {}\nProceed? [y/N] ",
-            shell_words(&command)
+            outcome.command_line()
         );
+        let unconfirmed = || Confirmation { to: to.clone(), command: command.clone(), state: state() };
         match confirm.confirm(&prompt) {
             Ok(true) => {}
             Ok(false) => {
-                return Err(fail(
-                    ErrorKind::Declined,
-                    "downgrade declined: nothing was changed".into(),
-                    serde_json::json!({ "to": to, "command": command }),
+                return Err(Error::package(
+                    PackageFailure::Declined(unconfirmed()),
+                    "downgrade declined: nothing was changed",
                 ))
             }
-            Err(NoTerminal) => return Err(fail(
-                ErrorKind::NoTerminal,
-                "downgrade needs confirmation but there is no terminal to ask on: pass -n to proceed without asking"
-                    .into(),
-                serde_json::json!({ "to": to, "command": command }),
+            Err(NoTerminal) => return Err(Error::package(
+                PackageFailure::NoTerminal(unconfirmed()),
+                "downgrade needs confirmation but there is no terminal to ask on: pass -n to proceed without asking",
             )),
         }
     }
 
-    let output = tools.run(&command).map_err(|err| refail(err, &fail))?;
-    outcome.exit_code = Some(output.code);
+    let output = tools.run(&command).map_err(|err| with_state(err, state))?;
+    outcome.package_manager_exit_code = Some(output.code);
+    if family == Family::Suse {
+        outcome.zypper_exit_code = Some(output.code);
+    }
     if output.code != 0 {
-        // zypper and dnf install through rpm, whose transaction may outlive
-        // a killed package manager: let it end before reading what is installed.
+        // zypper installs through an `rpm` child, which outlives a killed
+        // zypper: let its transaction end before reading what is installed.
         wait_for_rpm_transaction(&tools, std::time::Duration::from_secs(60));
         let failure = match family {
             Family::Suse => zypper::failure(&command, &output),
             Family::RedHat => dnf::failure(&command, &output),
         };
-        return Err(refail(failure, &fail));
+        return Err(with_state(failure, state));
     }
-    let after = current(&tools, &package).map_err(|err| refail(err, &fail))?.map(|e| e.to_string());
+    let after = current(&tools, &package).map_err(|err| with_state(err, state))?.map(|e| e.to_string());
     if after.as_deref() != Some(to.as_str()) {
-        let kind = match family {
-            Family::Suse => ErrorKind::ZypperFailed,
-            Family::RedHat => ErrorKind::DnfFailed,
+        let mut details = output.failed(&command);
+        details.to = Some(to.clone());
+        details.state = Some(state());
+        let failure = match family {
+            Family::Suse => PackageFailure::ZypperFailed(details),
+            Family::RedHat => PackageFailure::DnfFailed(details),
         };
-        return Err(fail(
-            kind,
+        return Err(Error::package(
+            failure,
             format!(
-                "{upgrade_with} exited 0 but {package} is at {} instead of {to}",
+                "{manager} exited 0 but {package} is at {} instead of {to}",
                 after.as_deref().unwrap_or("(not installed)")
             ),
-            serde_json::json!({ "to": to, "command": command, "exit_code": 0, "output": output.combined() }),
         ));
     }
     outcome.changed = after.as_deref() != Some(from.as_str());
@@ -309,7 +312,6 @@ fn offered(tools: &Tools, family: Family, package: &str) -> Result<Vec<Edition>>
     })
 }
 
-/// The installed edition (highest, should several be installed).
 /// One downgrade at a time per system: an exclusive, non-blocking `flock`
 /// on `<root>/run/klp-downgrade.lock`. zypper's own lock only covers its
 /// run, not klp's read-plan-run-verify around it, so without this two
@@ -331,13 +333,18 @@ fn lock_root(root: &std::path::Path, tools: &Tools, package: &str) -> Result<Opt
         return Ok(None);
     }
     let installed = current(tools, package).ok().flatten().map(|e| e.to_string());
-    Err(error(
-        ErrorKind::LockHeld,
+    Err(Error::package(
+        PackageFailure::LockHeld(LockHeld {
+            lock_file: Some(path.display().to_string()),
+            command: None,
+            run: None,
+            state: Some(DowngradeState { package: package.to_string(), from: None, installed }),
+        }),
         format!("another klp downgrade is running on this system (it holds {})", path.display()),
-        serde_json::json!({ "lock_file": path.display().to_string(), "package": package, "installed": installed }),
     ))
 }
 
+/// The installed edition (highest, should several be installed).
 fn current(tools: &Tools, package: &str) -> Result<Option<Edition>> {
     Ok(rpm::installed_editions(tools, package)?.first().map(|p| Edition::parse(&p.edition())))
 }
@@ -368,14 +375,15 @@ fn wait_for_rpm_transaction(tools: &Tools, limit: std::time::Duration) {
     }
 }
 
-/// Adds the re-verified installed version to a package error's details.
-fn refail(err: Error, fail: &dyn Fn(ErrorKind, String, serde_json::Value) -> Error) -> Error {
-    match err {
-        Error::Package { kind, message, details } => {
-            fail(kind, message, details.filter(|d| d.is_object()).unwrap_or_else(|| serde_json::json!({})))
+/// Adds where the downgrade stood (the re-verified installed version) to a
+/// package error's details.
+fn with_state(mut err: Error, state: impl FnOnce() -> DowngradeState) -> Error {
+    if let Error::Package { failure, .. } = &mut err {
+        if let Some(slot) = failure.state_mut() {
+            *slot = Some(state());
         }
-        other => other,
     }
+    err
 }
 
 fn editions(list: &[Edition]) -> Vec<String> {
@@ -383,30 +391,4 @@ fn editions(list: &[Edition]) -> Vec<String> {
     sorted.sort_by(|a, b| a.cmp_rpm(b));
     sorted.dedup();
     sorted.iter().map(Edition::to_string).collect()
-}
-
-/// argv as a person would type it (for display only; it is never run by a shell).
-pub fn shell_words(argv: &[String]) -> String {
-    argv.iter()
-        .map(|arg| {
-            if !arg.is_empty() && arg.bytes().all(|c| c.is_ascii_alphanumeric() || b"-_./=:+,@%".contains(&c)) {
-                arg.clone()
-            } else {
-                format!("'{}'", arg.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_quotes_only_what_needs_it() {
-        let argv: Vec<String> =
-            ["zypper", "--root", "/tmp/a b", "install", "x=1-2"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(shell_words(&argv), "zypper --root '/tmp/a b' install x=1-2");
-    }
 }

@@ -12,7 +12,7 @@ use super::rpm::{self, Installed, Want};
 use super::vercmp::Edition;
 use super::{dnf, lifecycle, zypper, Tools};
 use crate::report::{
-    Expiration, ExpirationSource, FoundBy, Ownership, PackageInfo, UpdateState, UpdateStatus, Warning,
+    Expiration, ExpirationSource, FoundBy, Ownership, PackageInfo, UpdateState, UpdateStatus, Warning, WarningCode,
 };
 use crate::Error;
 use std::path::Path;
@@ -39,7 +39,7 @@ pub fn describe(
     }
     let Some(kernel) = kernel else {
         warnings.push(warning(
-            "kernel_release_unknown",
+            WarningCode::KernelReleaseUnknown,
             "the running kernel release is unreadable: cannot find live patch packages".into(),
             Some("/proc/sys/kernel/osrelease"),
         ));
@@ -53,11 +53,15 @@ pub fn describe(
         }
     };
     if !tools.has_rpm_database() {
-        warnings.push(error_warning(&tools.no_database_error(super::ErrorKind::NoRpmDatabase)));
+        warnings.push(error_warning(&tools.no_database_error()));
         return (infos, warnings);
     }
     let Some(family) = backend.family else {
-        warnings.push(warning(super::ErrorKind::BackendUnknown.code(), backend.unknown_message(), None));
+        warnings.push(warning(
+            WarningCode::Error(crate::error::ErrorCode::BackendUnknown),
+            backend.unknown_message(),
+            None,
+        ));
         return (infos, warnings);
     };
     let on_disk = family.module_files(root, kernel);
@@ -289,11 +293,12 @@ pub fn available(
     }
 }
 
-fn warning(code: &str, message: String, path: Option<&str>) -> Warning {
-    Warning { code: code.into(), message, path: path.map(str::to_string), count: 1 }
+fn warning(code: WarningCode, message: String, path: Option<&str>) -> Warning {
+    Warning { code, message, path: path.map(str::to_string), count: 1 }
 }
 
-/// A package-layer failure that does not stop `patches`: it becomes a warning.
+/// A package-layer failure that does not stop `patches`: it becomes a
+/// warning under its error code.
 fn error_warning(err: &Error) -> Warning {
-    warning(err.code(), err.to_string(), None)
+    warning(WarningCode::Error(err.error_code()), err.to_string(), None)
 }

@@ -2,57 +2,11 @@
 //! [`backend`]): which package shipped a live patch, what it fixes, and
 //! rolling it back. External programs are always run with argv lists, never
 //! through a shell.
-
-/// Stable error codes of the package layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// No live patch package is installed for the running kernel.
-    NoPackage,
-    /// No version older than the installed one is available.
-    NoOlderVersion,
-    /// The requested version does not exist in any repository.
-    VersionNotFound,
-    /// The requested version is newer than the installed one.
-    VersionNewer,
-    /// Another process holds the package manager's lock.
-    LockHeld,
-    /// zypper failed; its exit code and output are in the details.
-    ZypperFailed,
-    /// dnf failed; its exit code and output are in the details.
-    DnfFailed,
-    /// The distribution family is not one klp has a package backend for.
-    BackendUnknown,
-    /// rpm failed; its exit code and output are in the details.
-    RpmFailed,
-    /// A needed program (rpm, zypper) is not installed.
-    ToolMissing,
-    /// The user answered "no".
-    Declined,
-    /// Confirmation is needed but there is no terminal, and no `-n`.
-    NoTerminal,
-    /// The system has no rpm database (`patches -v` warning only).
-    NoRpmDatabase,
-}
-
-impl ErrorKind {
-    pub fn code(self) -> &'static str {
-        match self {
-            ErrorKind::NoPackage => "no_package",
-            ErrorKind::NoOlderVersion => "no_older_version",
-            ErrorKind::VersionNotFound => "version_not_found",
-            ErrorKind::VersionNewer => "version_newer",
-            ErrorKind::LockHeld => "lock_held",
-            ErrorKind::ZypperFailed => "zypper_failed",
-            ErrorKind::DnfFailed => "dnf_failed",
-            ErrorKind::BackendUnknown => "backend_unknown",
-            ErrorKind::RpmFailed => "rpm_failed",
-            ErrorKind::ToolMissing => "tool_missing",
-            ErrorKind::Declined => "declined",
-            ErrorKind::NoTerminal => "no_terminal",
-            ErrorKind::NoRpmDatabase => "no_rpm_database",
-        }
-    }
-}
+//!
+//! What reaches the contract is built here as report types
+//! (`report::PackageInfo`, `report::PackageChange`, warnings) and errors as
+//! `error::PackageFailure`, each code with its typed details; rpm's records
+//! and zypper's solvables stay internal.
 
 pub mod backend;
 pub mod changelog;
@@ -67,6 +21,7 @@ pub mod rpm;
 pub mod vercmp;
 pub mod zypper;
 
+use crate::error::{CommandFailed, ExitAndOutput, NoRpmDatabase, PackageFailure, ToolMissing};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -128,13 +83,16 @@ impl Tools {
             .any(|dir| std::fs::read_dir(root.join(dir)).is_ok_and(|mut entries| entries.next().is_some()))
     }
 
-    /// The error for a system without an rpm database.
-    pub fn no_database_error(&self, kind: ErrorKind) -> Error {
+    /// The error for a system without an rpm database (`patches -v` makes
+    /// it a warning, `downgrade` fails with it).
+    pub fn no_database_error(&self) -> Error {
         let root = self.root.as_deref().unwrap_or(Path::new("/"));
-        error(
-            kind,
+        Error::package(
+            PackageFailure::NoRpmDatabase(NoRpmDatabase {
+                root: root.display().to_string(),
+                looked_in: RPM_DATABASE_DIRS.iter().map(|dir| dir.to_string()).collect(),
+            }),
             format!("no rpm database under {} (looked in /{})", root.display(), RPM_DATABASE_DIRS.join(", /")),
-            serde_json::json!({ "root": root.display().to_string(), "looked_in": RPM_DATABASE_DIRS }),
         )
     }
 
@@ -231,44 +189,47 @@ impl Tools {
         let status = child.wait().map_err(|e| spawn_error(argv, e))?;
         let stderr = String::from_utf8_lossy(&errors.join().unwrap_or_default()).into_owned();
         if let Some(e) = failure {
-            return Err(error(
-                failed_kind(&argv[0]),
+            let details = CommandFailed { command: argv.to_vec(), run: None, to: None, state: None };
+            return Err(Error::package(
+                failed_as(&argv[0], details),
                 format!("cannot read the output of {}: {e}", argv[0]),
-                serde_json::json!({ "command": argv }),
             ));
         }
         Ok(Output { code: status.code().unwrap_or(-1), stdout: String::new(), stderr })
     }
 }
 
-/// The `*_failed` code of a program klp runs.
-fn failed_kind(program: &str) -> ErrorKind {
+/// The `*_failed` failure of a program klp runs.
+fn failed_as(program: &str, details: CommandFailed) -> PackageFailure {
     match program {
-        "rpm" => ErrorKind::RpmFailed,
-        "dnf" => ErrorKind::DnfFailed,
-        _ => ErrorKind::ZypperFailed,
+        "rpm" => PackageFailure::RpmFailed(details),
+        "dnf" => PackageFailure::DnfFailed(details),
+        _ => PackageFailure::ZypperFailed(details),
     }
 }
 
 fn spawn_error(argv: &[String], e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
-        Error::Package {
-            kind: ErrorKind::ToolMissing,
-            message: format!("{} is not installed (not found in PATH)", argv[0]),
-            details: Some(serde_json::json!({ "program": argv[0] })),
-        }
+        Error::package(
+            PackageFailure::ToolMissing(ToolMissing { program: argv[0].clone(), state: None }),
+            format!("{} is not installed (not found in PATH)", argv[0]),
+        )
     } else {
-        Error::Package {
-            kind: failed_kind(&argv[0]),
-            message: format!("cannot run {}: {e}", argv[0]),
-            details: Some(serde_json::json!({ "command": argv })),
-        }
+        let details = CommandFailed { command: argv.to_vec(), run: None, to: None, state: None };
+        Error::package(failed_as(&argv[0], details), format!("cannot run {}: {e}", argv[0]))
     }
 }
 
-/// A package-layer error.
-pub fn error(kind: ErrorKind, message: impl Into<String>, details: serde_json::Value) -> Error {
-    Error::Package { kind, message: message.into(), details: Some(details) }
+impl Output {
+    /// The failure details of a program that ran: argv, exit status, output.
+    pub fn failed(&self, argv: &[String]) -> CommandFailed {
+        CommandFailed {
+            command: argv.to_vec(),
+            run: Some(ExitAndOutput { exit_code: self.code, output: self.combined() }),
+            to: None,
+            state: None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 //! untouched and that never occur in package metadata we read, so changelog
 //! text (several lines) needs no escaping.
 
-use super::{error, ErrorKind, Output, Tools};
-use crate::Result;
+use super::{Output, Tools};
+use crate::error::PackageFailure;
+use crate::{Error, Result};
 
 const RECORD_START: char = '\u{1e}';
 const RECORD_END: char = '\u{1c}';
@@ -155,10 +156,9 @@ fn check_status(argv: &[String], output: &Output) -> Result<()> {
     // answers ("not owned", "not installed"). Anything else on stderr is rpm
     // failing (database unreadable, bad root).
     if output.code != 0 && has_real_error(output) {
-        return Err(error(
-            ErrorKind::RpmFailed,
+        return Err(Error::package(
+            PackageFailure::RpmFailed(output.failed(argv)),
             format!("rpm failed with exit status {}: {}", output.code, first_error_line(output)),
-            serde_json::json!({ "command": argv, "exit_code": output.code, "output": output.combined() }),
         ));
     }
     Ok(())

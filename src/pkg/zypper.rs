@@ -1,8 +1,9 @@
 //! zypper: available versions (from its XML output) and installs.
 
 use super::vercmp::Edition;
-use super::{error, ErrorKind, Output, Tools};
-use crate::Result;
+use super::{Output, Tools};
+use crate::error::{LockHeld, PackageFailure};
+use crate::{Error, Result};
 
 /// zypper's documented exit codes that klp tells apart.
 pub const EXIT_ZYPP_LOCKED: i32 = 7;
@@ -61,22 +62,26 @@ pub fn refresh(tools: &Tools) -> Result<()> {
 
 /// The error for a zypper run that did not succeed: `lock_held` for exit 7,
 /// else `zypper_failed` with the exit status and output.
-pub fn failure(argv: &[String], output: &Output) -> crate::Error {
+pub fn failure(argv: &[String], output: &Output) -> Error {
     if output.code == EXIT_ZYPP_LOCKED {
-        return error(
-            ErrorKind::LockHeld,
+        let failed = output.failed(argv);
+        return Error::package(
+            PackageFailure::LockHeld(LockHeld {
+                lock_file: None,
+                command: Some(failed.command),
+                run: failed.run,
+                state: None,
+            }),
             format!("the package manager is locked by another process: {}", message_of(output)),
-            serde_json::json!({ "command": argv, "exit_code": output.code, "output": output.combined() }),
         );
     }
     failed(argv, output, &message_of(output))
 }
 
-fn failed(argv: &[String], output: &Output, message: &str) -> crate::Error {
-    error(
-        ErrorKind::ZypperFailed,
+fn failed(argv: &[String], output: &Output, message: &str) -> Error {
+    Error::package(
+        PackageFailure::ZypperFailed(output.failed(argv)),
         format!("zypper failed with exit status {}: {message}", output.code),
-        serde_json::json!({ "command": argv, "exit_code": output.code, "output": output.combined() }),
     )
 }
 

@@ -15,11 +15,6 @@ pub fn render(report: &Report) -> String {
         Report::Downgrade(downgrade) => render_downgrade(&mut out, downgrade),
         Report::Assess(assess) => render_assess(&mut out, assess),
         Report::Cve(cve) => render_cve(&mut out, cve),
-        Report::Schema(value) => {
-            out = serde_json::to_string_pretty(value).expect("a JSON value serializes");
-            out.push('\n');
-        }
-        Report::Raw(text) => out.push_str(text),
     }
     out
 }
@@ -139,24 +134,25 @@ fn render_package_details(out: &mut String, package: &PackageInfo) {
 
 /// A short summary for people: the plan, or what happened.
 fn render_downgrade(out: &mut String, report: &DowngradeReport) {
-    let command = crate::pkg::downgrade::shell_words(&report.command);
-    if report.dry_run {
-        writeln!(out, "would downgrade {} from {} to {}", report.package, report.from, report.to).unwrap();
+    let change = &report.change;
+    let command = change.command_line();
+    if change.dry_run {
+        writeln!(out, "would downgrade {} from {} to {}", change.package, change.from, change.to).unwrap();
         writeln!(out, "command: {command}").unwrap();
         writeln!(out, "dry run: nothing was changed").unwrap();
         render_note(out, report);
         return;
     }
-    if !report.changed {
-        writeln!(out, "{} is already at {}: nothing to do", report.package, report.from).unwrap();
+    if !change.changed {
+        writeln!(out, "{} is already at {}: nothing to do", change.package, change.from).unwrap();
         return;
     }
     writeln!(
         out,
         "downgraded {} from {} to {}",
-        report.package,
-        report.from,
-        report.installed_after.as_deref().unwrap_or(&report.to)
+        change.package,
+        change.from,
+        change.installed_after.as_deref().unwrap_or(&change.to)
     )
     .unwrap();
     writeln!(out, "command: {command}").unwrap();
@@ -172,7 +168,7 @@ fn render_note(out: &mut String, report: &DowngradeReport) {
 }
 
 fn render_blocking(out: &mut String, report: &BlockingReport) {
-    for (index, thread) in report.threads.iter().enumerate() {
+    for (index, thread) in report.scan.threads.iter().enumerate() {
         if report.verbosity == 0 {
             writeln!(out, "{}", thread.tid).unwrap();
             continue;

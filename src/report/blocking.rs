@@ -15,6 +15,15 @@ pub struct BlockingReport {
     /// `hidepid`): then `threads` may miss blockers, and an empty list does
     /// NOT mean that nothing blocks.
     pub complete: bool,
+    /// What the thread scan found (nothing scanned when nothing is in transition).
+    #[serde(flatten)]
+    pub scan: ThreadScan,
+    pub warnings: Vec<Warning>,
+}
+
+/// The result of one walk over `/proc/*/task/*` (`sys::tasks::scan`).
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct ThreadScan {
     /// Threads whose `patch_state` was read.
     pub threads_scanned: u64,
     /// Threads whose `patch_state` could not be read.
@@ -23,7 +32,6 @@ pub struct BlockingReport {
     pub threads_vanished: u64,
     /// The blocking threads, sorted by pid then tid.
     pub threads: Vec<BlockingThread>,
-    pub warnings: Vec<Warning>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -32,13 +32,41 @@ impl JsonSchema for SchemaVersion {
 /// it says, and says through `complete` (where present) that it is partial.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct Warning {
-    /// Stable code: `permission_denied`, `read_failed`, `hidepid`, `not_root`.
-    pub code: String,
+    pub code: WarningCode,
     pub message: String,
     /// An example of a file concerned.
     pub path: Option<String>,
     /// How many files or tasks this warning stands for.
     pub count: u64,
+}
+
+/// Stable warning codes: the warnings' own, and the error codes of failures
+/// that did not stop the command (`permission_denied`, `read_failed`, and in
+/// `patches -v` the package layer's: `no_rpm_database`, `rpm_failed`,
+/// `zypper_failed`, `lock_held`, `tool_missing`).
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[schemars(transform = warning_codes_enum)]
+pub enum WarningCode {
+    /// `/proc` is mounted with `hidepid`: other users' threads are invisible.
+    Hidepid,
+    /// More than one patch claims to be in transition.
+    SeveralTransitions,
+    /// The running kernel release is unreadable.
+    KernelReleaseUnknown,
+    /// The kernel log does not tell when the transition in progress started.
+    TransitionAgeUnknown,
+    /// A failure under its error code.
+    #[serde(untagged)]
+    Error(crate::error::ErrorCode),
+}
+
+/// The warning codes' schema: one `enum` of their own codes and every error code.
+fn warning_codes_enum(schema: &mut Schema) {
+    crate::error::consts_to_enum(schema);
+    if let Some(codes) = schema.get_mut("enum").and_then(|v| v.as_array_mut()) {
+        codes.extend(crate::error::error_codes());
+    }
 }
 
 /// Overall live patching state, the classic `klp status` answer.

@@ -1,4 +1,5 @@
 use super::SchemaVersion;
+use crate::error::Problem;
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -9,17 +10,18 @@ pub struct ErrorDocument {
     pub error: ErrorBody,
 }
 
+/// `code` (stable, one of the codes below) and `details` (their shape
+/// depends on `code`), then the message for people.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(transform = list_codes)]
 pub struct ErrorBody {
-    /// Stable code, e.g. `usage`, `malformed_value`, `permission_denied`.
-    pub code: String,
+    #[serde(flatten)]
+    pub problem: Problem,
     pub message: String,
     /// The process exit status that goes with this error.
     pub exit_code: u8,
     /// The file concerned, when there is one.
     pub path: Option<String>,
-    /// Further facts, depending on `code`.
-    pub details: Option<serde_json::Value>,
 }
 
 impl ErrorDocument {
@@ -27,12 +29,28 @@ impl ErrorDocument {
         ErrorDocument {
             schema_version: SchemaVersion,
             error: ErrorBody {
-                code: err.code().to_string(),
+                problem: err.problem(),
                 message: err.to_string(),
                 exit_code,
                 path: err.path().map(|p| p.display().to_string()),
-                details: err.details(),
             },
         }
+    }
+}
+
+/// Lists every code in `properties.code` (an `enum`), beside the per-code
+/// branches that give each code its `details` shape.
+fn list_codes(schema: &mut schemars::Schema) {
+    let code = serde_json::json!({
+        "description": "Stable code; never reworded.",
+        "type": "string",
+        "enum": crate::error::error_codes(),
+    });
+    if let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        properties.insert("code".into(), code);
+    }
+    if let Some(required) = schema.get_mut("required").and_then(|r| r.as_array_mut()) {
+        required.insert(0, "code".into());
+        required.push("details".into());
     }
 }

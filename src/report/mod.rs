@@ -1,7 +1,14 @@
 //! Typed reports: the JSON contract.
 //!
 //! Every command builds one of these values and nothing else; `render` turns
-//! it into text and `main` serializes it as JSON. The JSON Schemas committed
+//! it into text and `main` serializes it as JSON.
+//!
+//! The boundary with the readers: the readers (`sys/`, `pkg/`) build these
+//! types themselves (a [`PatchInfo`] from sysfs, a [`ThreadScan`] from
+//! `/proc`, a [`PackageInfo`] or [`PackageChange`] from rpm and zypper),
+//! and the commands put them together. No reader keeps a struct of its own
+//! that mirrors one of these and is copied into it; what a reader needs
+//! beyond the contract (rpm records, zypper solvables) stays private to it. The JSON Schemas committed
 //! under `schemas/` are generated from these types (`klp schema COMMAND`), and
 //! a test keeps them in sync, so a change here is a change of the contract.
 //!
@@ -28,11 +35,12 @@ pub use error::*;
 pub use patches::*;
 pub use status::*;
 
+use crate::cli::SchemaDocument;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 
-/// What a command hands back to `main`. Serialized untagged: each variant
-/// is its own document.
+/// What a report command hands back to `main`. Serialized untagged: each
+/// variant is its own document, validated by `schemas/<command>.json`.
 #[derive(Debug, serde::Serialize)]
 #[serde(untagged)]
 pub enum Report {
@@ -43,10 +51,6 @@ pub enum Report {
     Downgrade(DowngradeReport),
     Assess(Box<AssessReport>),
     Cve(CveReport),
-    /// A JSON Schema document (`klp schema`): printed as is in both formats.
-    Schema(serde_json::Value),
-    /// Generated text (man page, completions): printed as is in both formats.
-    Raw(String),
 }
 
 impl Report {
@@ -60,27 +64,22 @@ impl Report {
             Report::Downgrade(r) => &r.warnings,
             Report::Assess(r) => &r.warnings,
             Report::Cve(r) => &r.warnings,
-            Report::Schema(_) | Report::Raw(_) => &[],
         }
     }
 }
 
-/// The documents `klp schema` knows, in the order they are listed.
-pub const SCHEMA_NAMES: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "assess", "cve", "error"];
-
 /// JSON Schema (draft 2020-12, describing what we serialize) of one document.
-pub fn schema_of(name: &str) -> Option<Schema> {
-    Some(match name {
-        "status" => generate::<StatusReport>(),
-        "check" => generate::<CheckReport>(),
-        "patches" => generate::<PatchesReport>(),
-        "blocking" => generate::<BlockingReport>(),
-        "downgrade" => generate::<DowngradeReport>(),
-        "assess" => generate::<AssessReport>(),
-        "cve" => generate::<CveReport>(),
-        "error" => generate::<ErrorDocument>(),
-        _ => return None,
-    })
+pub fn schema_of(document: SchemaDocument) -> Schema {
+    match document {
+        SchemaDocument::Status => generate::<StatusReport>(),
+        SchemaDocument::Check => generate::<CheckReport>(),
+        SchemaDocument::Patches => generate::<PatchesReport>(),
+        SchemaDocument::Blocking => generate::<BlockingReport>(),
+        SchemaDocument::Downgrade => generate::<DowngradeReport>(),
+        SchemaDocument::Assess => generate::<AssessReport>(),
+        SchemaDocument::Cve => generate::<CveReport>(),
+        SchemaDocument::Error => generate::<ErrorDocument>(),
+    }
 }
 
 fn generate<T: JsonSchema>() -> Schema {

@@ -235,7 +235,7 @@ pub fn transition_age(log: &KernelLog, uptime: Option<f64>) -> (TransitionAge, O
             reversed: log.transition.as_ref().map(|t| t.reversed).or(log.readable().then_some(false)),
         };
         let warning = Warning {
-            code: "transition_age_unknown".into(),
+            code: crate::report::WarningCode::TransitionAgeUnknown,
             message,
             path: Some(match reason {
                 AgeUnknownReason::UptimeUnreadable => "/proc/uptime".into(),
@@ -309,7 +309,7 @@ mod tests {
         assert!(log.transition.is_none());
         let (age, warning) = transition_age(&log, Some(100.0));
         assert_eq!(age.started_unknown_reason, Some(AgeUnknownReason::NoStartRecord));
-        assert_eq!(warning.unwrap().code, "transition_age_unknown");
+        assert_eq!(warning.unwrap().code, crate::report::WarningCode::TransitionAgeUnknown);
         let rotated = scan("6,900,1000,-;livepatch: signaling remaining tasks\n", "lp_busy");
         assert_eq!(rotated.complete(), Some(false));
     }

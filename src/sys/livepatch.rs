@@ -7,23 +7,14 @@
 
 use super::{parse_bool, parse_int, read_attr, SysRoot};
 use crate::error::{is_gone, Error, Result};
-use crate::report::{Direction, PatchedFunction, PatchedObject, Transition};
+use crate::report::{Direction, PatchInfo, PatchOrder, PatchedFunction, PatchedObject, Transition};
 use std::path::Path;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Patch {
-    pub name: String,
-    pub enabled: bool,
-    pub transition: bool,
-    pub replace: Option<bool>,
-    pub stack_order: Option<u32>,
-    pub objects: Vec<PatchedObject>,
-}
 
 /// The loaded patches sorted as [`patch_order`] says, or `None` when the
 /// kernel has no live patching. Objects and functions are read only when
-/// `with_objects` is set, so that `status` stays a few reads per patch.
-pub fn read_patches(sys: &SysRoot, with_objects: bool) -> Result<Option<Vec<Patch>>> {
+/// `with_objects` is set, so that `status` stays a few reads per patch; the
+/// package facts (`package`) are the package layer's to fill in.
+pub fn read_patches(sys: &SysRoot, with_objects: bool) -> Result<Option<Vec<PatchInfo>>> {
     let dir = sys.livepatch_dir();
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
@@ -50,7 +41,7 @@ pub fn read_patches(sys: &SysRoot, with_objects: bool) -> Result<Option<Vec<Patc
     Ok(Some(patches))
 }
 
-fn read_patch(dir: &Path, with_objects: bool) -> Result<Option<Patch>> {
+fn read_patch(dir: &Path, with_objects: bool) -> Result<Option<PatchInfo>> {
     let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let Some(enabled) = read_flag(dir, "enabled")? else { return Ok(None) };
     // `transition` appeared in 4.12; before it, nothing can be in transition.
@@ -62,7 +53,7 @@ fn read_patch(dir: &Path, with_objects: bool) -> Result<Option<Patch>> {
     let replace = optional_attr(dir, "replace", parse_bool)?;
     let stack_order = optional_attr(dir, "stack_order", |path, text| parse_int(path, text, "a positive integer"))?;
     let objects = if with_objects { read_objects(dir)? } else { Vec::new() };
-    Ok(Some(Patch { name, enabled, transition, replace, stack_order, objects }))
+    Ok(Some(PatchInfo { name, enabled, transition, replace, stack_order, objects, package: None }))
 }
 
 /// An attribute that older kernels lack, parsed; `None` when absent.
@@ -140,20 +131,18 @@ fn file_name(path: &Path) -> String {
 
 /// How patches are ordered: by the kernel's stack order when every patch
 /// has one, else by name (numbers as numbers).
-pub fn patch_order(patches: &[Patch]) -> crate::report::PatchOrder {
+pub fn patch_order(patches: &[PatchInfo]) -> PatchOrder {
     if !patches.is_empty() && patches.iter().all(|p| p.stack_order.is_some()) {
-        crate::report::PatchOrder::StackOrder
+        PatchOrder::StackOrder
     } else {
-        crate::report::PatchOrder::Name
+        PatchOrder::Name
     }
 }
 
-fn sort_patches(patches: &mut [Patch]) {
+fn sort_patches(patches: &mut [PatchInfo]) {
     match patch_order(patches) {
-        crate::report::PatchOrder::StackOrder => {
-            patches.sort_by(|a, b| (a.stack_order, &a.name).cmp(&(b.stack_order, &b.name)))
-        }
-        crate::report::PatchOrder::Name => patches.sort_by(|a, b| natural_cmp(&a.name, &b.name)),
+        PatchOrder::StackOrder => patches.sort_by(|a, b| (a.stack_order, &a.name).cmp(&(b.stack_order, &b.name))),
+        PatchOrder::Name => patches.sort_by(|a, b| natural_cmp(&a.name, &b.name)),
     }
 }
 
@@ -203,7 +192,7 @@ fn trim_zeros(digits: &[u8]) -> &[u8] {
 /// The transition in progress, from the patches' `transition` and `enabled`.
 /// The kernel allows one; should two claim it, the first by order wins and
 /// the caller is told through the second value.
-pub fn current_transition(patches: &[Patch]) -> (Option<Transition>, usize) {
+pub fn current_transition(patches: &[PatchInfo]) -> (Option<Transition>, usize) {
     let mut in_transition = patches.iter().filter(|p| p.transition);
     let first = in_transition.next().map(|p| Transition {
         patch: p.name.clone(),

@@ -1,5 +1,8 @@
 //! Root-relative readers of the kernel's files.
 //!
+//! Readers return the report types (`report::PatchInfo`, `report::ThreadScan`,
+//! `report::Warning`) directly: see the boundary in `report`.
+//!
 //! Everything klp knows about the kernel comes from files under one root
 //! directory (`--root`, default `/`): `sys/kernel/livepatch`, `proc`. Tests
 //! point the root at fixture trees; a container points it at the host.

@@ -14,8 +14,8 @@
 
 use super::stack::{self, CulpritIndex};
 use super::{malformed, SysRoot};
-use crate::error::{is_gone, is_permission_denied, Error, Result};
-use crate::report::{BlockingThread, Verbose, Warning};
+use crate::error::{is_gone, is_permission_denied, Error, ErrorCode, Result};
+use crate::report::{BlockingThread, ThreadScan, Verbose, Warning, WarningCode};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -26,15 +26,6 @@ pub struct ScanOptions {
     pub with_stack: bool,
     /// The transitioning patch's functions, for the culprit search.
     pub culprits: CulpritIndex,
-}
-
-#[derive(Debug, Default)]
-pub struct ScanResult {
-    pub scanned: u64,
-    pub unreadable: u64,
-    pub vanished: u64,
-    pub threads: Vec<BlockingThread>,
-    pub warnings: Vec<Warning>,
 }
 
 /// Counts of one kind of trouble, and one example path.
@@ -51,9 +42,9 @@ impl Tally {
             self.example = Some(path.to_path_buf());
         }
     }
-    fn warning(self, code: &str, message: String) -> Option<Warning> {
+    fn warning(self, code: ErrorCode, message: String) -> Option<Warning> {
         (self.count > 0).then(|| Warning {
-            code: code.to_string(),
+            code: WarningCode::Error(code),
             message,
             path: self.example.map(|p| p.display().to_string()),
             count: self.count,
@@ -61,9 +52,12 @@ impl Tally {
     }
 }
 
-pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
+/// The blocking threads and the counts, with a warning for each kind of
+/// file that could not be read.
+pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<(ThreadScan, Vec<Warning>)> {
     let proc_dir = sys.proc_dir();
-    let mut result = ScanResult::default();
+    let mut result = ThreadScan::default();
+    let mut warnings = Vec::new();
     let mut denied = Tally::default();
     let mut failed = Tally::default();
     let mut missing = Tally::default();
@@ -84,7 +78,7 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
                 for task in tasks {
                     let Ok(task) = task else {
                         // The process exited while its task list was read.
-                        result.vanished += 1;
+                        result.threads_vanished += 1;
                         break;
                     };
                     let Some(tid) = numeric_name(&task.file_name()) else { continue };
@@ -92,7 +86,7 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
                     path.push("patch_state");
                     match read_into(&path, &mut buf) {
                         Ok(len) => {
-                            result.scanned += 1;
+                            result.threads_scanned += 1;
                             let state = parse_patch_state(&path, &buf[..len])?;
                             if state >= 0 && state as u8 != opts.target {
                                 blockers.push((pid, tid, state));
@@ -107,11 +101,11 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
                             if path.exists() {
                                 missing.add(&path.join("patch_state"));
                             } else {
-                                result.vanished += 1;
+                                result.threads_vanished += 1;
                             }
                             path.push("patch_state");
                         }
-                        Err(e) if is_gone(&e) => result.vanished += 1,
+                        Err(e) if is_gone(&e) => result.threads_vanished += 1,
                         Err(e) if is_permission_denied(&e) => denied.add(&path),
                         Err(_) => failed.add(&path),
                     }
@@ -119,7 +113,7 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
                     path.pop();
                 }
             }
-            Err(e) if is_gone(&e) => result.vanished += 1,
+            Err(e) if is_gone(&e) => result.threads_vanished += 1,
             Err(e) if is_permission_denied(&e) => denied.add(&path),
             Err(_) => failed.add(&path),
         }
@@ -131,35 +125,43 @@ pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<ScanResult> {
     for (pid, tid, patch_state) in blockers {
         match describe(&proc_dir, pid, tid, patch_state, opts, &mut detail_denied, &mut detail_malformed) {
             Some(thread) => result.threads.push(thread),
-            None => result.vanished += 1,
+            None => result.threads_vanished += 1,
         }
     }
 
-    result.unreadable = denied.count + failed.count + missing.count;
+    result.threads_unreadable = denied.count + failed.count + missing.count;
     let tallies = [
         (
             denied,
-            "permission_denied",
+            ErrorCode::PermissionDenied,
             "patch_state of some threads could not be read (root is needed); blockers among them are not listed",
         ),
-        (failed, "read_failed", "patch_state of some threads could not be read; blockers among them are not listed"),
+        (
+            failed,
+            ErrorCode::ReadFailed,
+            "patch_state of some threads could not be read; blockers among them are not listed",
+        ),
         (
             missing,
-            "read_failed",
+            ErrorCode::ReadFailed,
             "patch_state is missing for some existing threads (is this proc from a kernel without live patching?); \
              blockers among them are not listed",
         ),
-        (detail_denied, "permission_denied", "details (stat, stack) of some blocking threads could not be read"),
+        (
+            detail_denied,
+            ErrorCode::PermissionDenied,
+            "details (stat, stack) of some blocking threads could not be read",
+        ),
         (
             detail_malformed,
-            "read_failed",
+            ErrorCode::ReadFailed,
             "stat of some blocking threads is not in the kernel's format; their comm and state are unknown",
         ),
     ];
     for (tally, code, message) in tallies {
-        result.warnings.extend(tally.warning(code, message.to_string()));
+        warnings.extend(tally.warning(code, message.to_string()));
     }
-    Ok(result)
+    Ok((result, warnings))
 }
 
 /// Reads the details of one blocking thread; `None` if it exited meanwhile.

@@ -5,8 +5,6 @@
 use crate::support::{klp, repo_path, schema_errors};
 use serde_json::{json, Value};
 
-const DOCUMENTS: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "assess", "cve", "error"];
-
 fn check_generated(rel: &str, generated: &str) {
     let path = repo_path(rel);
     if std::env::var_os("UPDATE_SCHEMAS").is_some() {
@@ -23,8 +21,8 @@ fn check_generated(rel: &str, generated: &str) {
 
 #[test]
 fn committed_schemas_match_the_code() {
-    for name in DOCUMENTS {
-        let out = klp(&["schema", name]).run();
+    for name in crate::support::documents() {
+        let out = klp(&["schema", &name]).run();
         assert_eq!(out.code, 0, "{}", out.stderr);
         let schema: Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
@@ -99,4 +97,60 @@ fn readme_states_the_assess_rules_as_the_help_does() {
     assert!(readme.contains(rules.trim_end()), "README.md's rules differ from `klp assess --help`: copy them over");
     let man = klp(&["manpage"]).run().stdout;
     assert!(man.contains("transition_stuck: critical, reboot"), "the man page lacks the rules");
+}
+
+fn committed(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_path(&format!("schemas/{name}.json"))).unwrap()).unwrap()
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+}
+
+#[test]
+fn codes_are_enums_in_the_schemas() {
+    let error = committed("error");
+    let body = &error["$defs"]["ErrorBody"];
+    let codes = strings(&body["properties"]["code"]["enum"]);
+    assert!(codes.contains(&"malformed_value") && codes.contains(&"no_rpm_database"), "{codes:?}");
+    assert!(!codes.contains(&"not_implemented"), "a code nothing returns is not advertised");
+    // Every code has its own `details` shape, and every shape belongs to a listed code.
+    let mut branches: Vec<String> = Vec::new();
+    let mut pending: Vec<&Value> = body["anyOf"].as_array().unwrap().iter().collect();
+    while let Some(branch) = pending.pop() {
+        if let Some(reference) = branch["$ref"].as_str() {
+            let name = reference.rsplit('/').next().unwrap();
+            let def = &error["$defs"][name];
+            pending.extend(def["oneOf"].as_array().or(def["anyOf"].as_array()).unwrap());
+            continue;
+        }
+        assert!(branch["properties"]["details"].is_object(), "{branch}");
+        branches.push(branch["properties"]["code"]["const"].as_str().unwrap().to_string());
+    }
+    branches.sort();
+    let mut listed: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+    listed.sort();
+    assert_eq!(branches, listed);
+
+    for name in crate::support::commands() {
+        let schema = committed(&name);
+        let warning_codes = strings(&schema["$defs"]["WarningCode"]["enum"]);
+        for code in ["hidepid", "several_transitions", "permission_denied", "no_rpm_database"] {
+            assert!(warning_codes.contains(&code), "{name}: warning code {code} not listed: {warning_codes:?}");
+        }
+    }
+}
+
+#[test]
+fn error_details_are_typed_per_code() {
+    let doc = |code: &str, details: Value| json!({"schema_version": 1, "error": {"code": code, "message": "m", "exit_code": 1, "path": null, "details": details}});
+    assert!(schema_errors("error", &doc("malformed_value", json!({"content": "x", "expected": "0 or 1"}))).is_empty());
+    assert!(!schema_errors("error", &doc("malformed_value", json!({"content": 5}))).is_empty());
+    assert!(!schema_errors("error", &doc("no_such_code", Value::Null)).is_empty());
+    assert!(!schema_errors("error", &doc("usage", json!({"x": 1}))).is_empty(), "usage has no details");
+    let declined = json!({"to": "2-1", "command": ["zypper"], "package": "p", "from": "3-1", "installed": "3-1"});
+    assert!(schema_errors("error", &doc("declined", declined.clone())).is_empty());
+    let mut no_command = declined;
+    no_command.as_object_mut().unwrap().remove("command");
+    assert!(!schema_errors("error", &doc("declined", no_command)).is_empty());
 }

@@ -13,7 +13,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-pub const COMMANDS: &[&str] = &["status", "check", "patches", "blocking", "downgrade", "assess", "cve"];
+/// Every document klp prints (`klp schema NAME`), from the one list in the CLI.
+pub fn documents() -> Vec<String> {
+    use clap::ValueEnum;
+    klp::cli::SchemaDocument::value_variants().iter().map(|d| d.name()).collect()
+}
+
+/// The report commands: every document but the error document.
+pub fn commands() -> Vec<String> {
+    documents().into_iter().filter(|name| name != "error").collect()
+}
 
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -97,7 +106,7 @@ impl Klp {
         self.args
             .iter()
             .map(String::as_str)
-            .find(|a| COMMANDS.contains(a) || matches!(*a, "schema" | "manpage" | "completions"))
+            .find(|a| commands().iter().any(|c| c == a) || matches!(*a, "schema" | "manpage" | "completions"))
     }
 }
 
