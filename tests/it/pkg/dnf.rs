@@ -386,3 +386,85 @@ fn dnf_downgrade_failure_carries_exit_code_and_output() {
     assert_eq!(installed(&pkg), Some(edition("1-3")));
     assert_eq!(pkg.loaded(), [patch_name("1-3")]);
 }
+
+// ---- cve and assess ----
+
+fn today() -> String {
+    let out = Command::new("date").args(["-u", "+%Y-%m-%d"]).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn dnf_cve_reads_kernel_core_and_kpatch_changelogs() {
+    let Some(pkg) = dnf_root("1-2") else { return };
+    let ids = ["CVE-2024-1086", "cve-2024-1085", "CVE-2024-26586", "CVE-2024-26600", "CVE-2024-9999"];
+    let mut args = vec!["cve"];
+    args.extend(ids);
+    let doc = pkg.klp(&args).run().json(1);
+    assert_eq!(doc["backend"], serde_json::from_str::<Value>(REDHAT).unwrap());
+    assert_eq!(doc["warnings"], json!([]), "{doc}");
+    assert_eq!(doc["running_kernel"]["nevra"], format!("kernel-core-{KERNEL}"));
+    assert_eq!(doc["next_boot_kernel"]["nevra"], "kernel-core-5.14.0-427.20.1.el9_4.x86_64");
+    let status = |i: usize| (doc["cves"][i]["id"].as_str().unwrap(), doc["cves"][i]["status"].as_str().unwrap());
+    assert_eq!(
+        (0..5).map(status).collect::<Vec<_>>(),
+        [
+            ("CVE-2024-1086", "fixed"),
+            ("CVE-2024-1085", "fixed"),
+            ("CVE-2024-26586", "fixed"),
+            ("CVE-2024-26600", "not_fixed"),
+            ("CVE-2024-9999", "not_fixed")
+        ]
+    );
+    let package = format!("{PACKAGE}-{}.x86_64", edition("1-2"));
+    assert_eq!(
+        doc["cves"][0]["fixed_by"],
+        json!([{"kind": "live_patch", "package": package, "patch": patch_name("1-2")}])
+    );
+    assert_eq!(doc["cves"][1]["fixed_by"][0]["kind"], "running_kernel");
+    // 1-3 would fix it, but is not installed; the next-boot kernel does.
+    assert_eq!(doc["cves"][3]["fixed_after_reboot"], "kernel-core-5.14.0-427.20.1.el9_4.x86_64");
+
+    let text = pkg.klp(&["--format", "text", "cve", "CVE-2024-1086", "CVE-2024-26600"]).run();
+    assert_eq!(text.code, 1);
+    assert_eq!(
+        text.stdout,
+        format!(
+            "CVE-2024-1086 fixed live_patch {}\nCVE-2024-26600 not_fixed after_reboot kernel-core-5.14.0-427.20.1.el9_4.x86_64\n",
+            patch_name("1-2")
+        )
+    );
+    // Unknown family: never "not fixed" by a guess.
+    std::fs::write(pkg.root.join("etc/os-release"), "ID=debian\n").unwrap();
+    let doc = pkg.klp(&["cve", "CVE-2024-9999"]).run().json(2);
+    assert_eq!(doc["cves"][0]["status"], "unknown", "{doc}");
+    assert!(doc["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "backend_unknown"), "{doc}");
+}
+
+#[test]
+fn dnf_assess_same_fields_and_codes() {
+    let Some(pkg) = dnf_root("1-2") else { return };
+    let doc = pkg.klp(&["assess", "--cve", "CVE-2024-1086"]).run().parsed();
+    let facts = &doc["facts"];
+    assert_eq!(facts["backend"]["name"], "redhat");
+    assert_eq!(facts["installed_livepatch"], format!("{PACKAGE}-{}.x86_64", edition("1-2")));
+    assert_eq!(facts["running_kernel"]["name"], "kernel-core");
+    assert_eq!(facts["next_boot_source"], "highest_installed");
+    assert_eq!(facts["installed_kernels"].as_array().unwrap().len(), 2);
+    let patch = &facts["patches"][0];
+    assert_eq!(
+        (patch["support_source"].as_str(), patch["support_end"].as_str()),
+        (Some("estimate"), Some("2026-04-10"))
+    );
+    assert_eq!(patch["update"], "available");
+    let codes: Vec<&str> = doc["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    for code in ["update_available", "newer_kernel_fixes_cves", "newer_kernel_installed"] {
+        assert!(codes.contains(&code), "{code} missing: {codes:?}");
+    }
+    let expired = today().as_str() > "2026-04-10";
+    assert_eq!(codes.contains(&"support_expired"), expired, "{codes:?}");
+    assert_eq!(doc["cves"][0]["status"], "fixed");
+    assert_eq!(doc["reboot_required"], true);
+    let newer = doc["findings"].as_array().unwrap().iter().find(|f| f["code"] == "newer_kernel_fixes_cves").unwrap();
+    assert_eq!(newer["evidence"]["cves"], json!(["CVE-2024-26600", "CVE-2024-26700"]));
+}
