@@ -52,9 +52,10 @@ install_system_packages() {
     command -v rpmbuild >/dev/null || missing+=(rpm)
     command -v createrepo_c >/dev/null || missing+=(createrepo-c)
     command -v zypper >/dev/null || missing+=(zypper)
+    command -v dnf >/dev/null || missing+=(dnf)  # the Red Hat family root (tests/pkg/mkroot_dnf.py)
     "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -gt 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+        apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
     fi
 }
 
