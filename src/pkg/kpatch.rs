@@ -60,18 +60,7 @@ pub fn module_dirs(kernel: &str) -> [String; 2] {
 /// The kpatch modules of a kernel, as seen inside the root, keyed by the
 /// sysfs name they load as (the file name without `.ko`, dashes as underscores).
 pub fn module_files(root: &Path, kernel: &str) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    for dir in module_dirs(kernel) {
-        let Ok(entries) = std::fs::read_dir(root.join(dir.trim_start_matches('/'))) else { continue };
-        let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-        names.sort();
-        for name in names {
-            if let Some(stem) = name.strip_suffix(".ko") {
-                found.push((stem.replace('-', "_"), format!("{dir}/{name}")));
-            }
-        }
-    }
-    found
+    super::naming::modules_in(root, &module_dirs(kernel))
 }
 
 /// Red Hat's releases carry a dist tag (`3.el9_4`); `--to 1-3` means that

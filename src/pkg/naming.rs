@@ -41,8 +41,14 @@ pub fn module_dirs(kernel: &str) -> [String; 2] {
 /// dashes as underscores (the kernel turns dashes into underscores). Listed
 /// anew on every call: the file name changes with every version.
 pub fn module_files(root: &Path, kernel: &str) -> Vec<(String, String)> {
+    modules_in(root, &module_dirs(kernel))
+}
+
+/// The module files in `dirs` (inside the root), in order, keyed by the
+/// sysfs name they load as.
+pub fn modules_in(root: &Path, dirs: &[String]) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for dir in module_dirs(kernel) {
+    for dir in dirs {
         let Ok(entries) = std::fs::read_dir(root.join(dir.trim_start_matches('/'))) else { continue };
         let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         names.sort();
