@@ -102,7 +102,8 @@ transition is in progress, 2 the state could not be determined. Text mode prints
     /// Loaded live patches; -v adds package and fix details, -vv expiry and updates.
     #[command(long_about = "List the loaded live patch modules. With -v, show per patch whether it \
 is active, the RPM package that shipped it, the CVEs it fixes and the other bug fixes and \
-enhancements (from the package changelog); -vv adds the expiration of the patch's support and \
+enhancements (from the package changelog), and on kernels with stack_order (6.14+) which stacked \
+patch's version of each function runs; -vv adds the expiration of the patch's support and \
 whether an update is available.")]
     Patches(PatchesArgs),
 

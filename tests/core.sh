@@ -18,4 +18,6 @@ if cargo clippy --version >/dev/null 2>&1; then
 else
     echo "core: clippy not installed: lints NOT checked" >&2
 fi
+# A snapshot that differs fails and writes nothing (no .snap.new in the tree).
+export INSTA_UPDATE=no
 cargo test --release --locked --all-targets 2>&1

@@ -189,9 +189,9 @@ fn kernel_estimate(tools: &Tools, family: Family, kernel: &str, warnings: &mut V
         return None;
     }
     match rpm::query(tools, &specs, Want::default()) {
-        Ok(found) => found
-            .iter()
-            .find_map(|p| p.build_time.map(|t| KernelDate { package: p.nevra(), date: lifecycle::date_of(t) })),
+        Ok(found) => {
+            found.iter().find_map(|p| Some(KernelDate { package: p.nevra(), date: lifecycle::date_of(p.build_time?)? }))
+        }
         Err(err) => {
             warnings.push(error_warning(&err));
             None

@@ -1,6 +1,6 @@
 use crate::report::{
-    AssessReport, BlockingReport, CveReport, DowngradeReport, ExpirationSource, FoundBy, Ownership, PackageInfo,
-    PatchInfo, PatchesReport, Report, UpdateState,
+    AssessReport, BlockingReport, CveReport, DowngradeReport, Effect, ExpirationSource, FoundBy, FunctionEffect,
+    Ownership, PackageInfo, PatchInfo, PatchesReport, Report, UpdateState,
 };
 use std::fmt::Write;
 
@@ -59,8 +59,37 @@ fn render_patch_block(out: &mut String, patch: &PatchInfo) {
         let functions = if functions.is_empty() { "(none)".to_string() } else { functions.join(" ") };
         writeln!(out, "    object {}{state}: {functions}", object.name).unwrap();
     }
+    if let Some(effects) = &patch.effect {
+        render_effects(out, effects);
+    }
     if let Some(package) = &patch.package {
         render_package_details(out, package);
+    }
+}
+
+/// One `key: value` line per kind of effect, listing `object:function,sympos`.
+fn render_effects(out: &mut String, effects: &[FunctionEffect]) {
+    for (effect, key) in [
+        (Effect::InEffect, "in effect"),
+        (Effect::Superseded, "superseded"),
+        (Effect::Transition, "in transition"),
+        (Effect::Inactive, "inactive"),
+    ] {
+        let items: Vec<String> = effects
+            .iter()
+            .filter(|e| e.effect == effect)
+            .map(|e| {
+                let by = match (effect, &e.in_effect) {
+                    (Effect::Superseded, Some(top)) => format!(" (by {top})"),
+                    (Effect::Superseded, None) => " (by a patch in transition)".to_string(),
+                    _ => String::new(),
+                };
+                format!("{}:{},{}{by}", e.object, e.function, e.sympos)
+            })
+            .collect();
+        if !items.is_empty() {
+            writeln!(out, "    {key}: {}", items.join(" ")).unwrap();
+        }
     }
 }
 

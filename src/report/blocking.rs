@@ -50,12 +50,13 @@ pub struct BlockingThread {
     /// The thread's `patch_state` (0 unpatched, 1 patched).
     pub patch_state: i8,
     /// Functions of the transitioning patch found on the thread's stack: why
-    /// it cannot switch. Null when the stack could not be read.
+    /// it cannot switch. Null when the stack could not be read, or the kernel
+    /// showed none (the thread was running on another CPU).
     pub culprits: Option<Vec<Culprit>>,
     /// Command line (`-v` and up); null for kernel threads and exited ones.
     #[serde(default, skip_serializing_if = "Verbose::is_absent")]
     pub cmdline: Verbose<Vec<String>>,
-    /// Kernel stack (`-vv`); null when it could not be read.
+    /// Kernel stack (`-vv`); null when it could not be read or was empty.
     #[serde(default, skip_serializing_if = "Verbose::is_absent")]
     pub stack: Verbose<Vec<StackFrame>>,
 }

@@ -41,9 +41,42 @@ pub struct PatchInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_order: Option<u32>,
     pub objects: Vec<PatchedObject>,
+    /// Whose version of each function this patch changes runs now, from the
+    /// stack order (the kernel runs the newest, the highest `stack_order`);
+    /// absent when the kernel has no `stack_order` (before 6.14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Vec<FunctionEffect>>,
     /// Package facts (`-v` and up); absent below `-v`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub package: Option<PackageInfo>,
+}
+
+/// One function of a patch and whether this patch's version of it runs.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct FunctionEffect {
+    pub object: String,
+    pub function: String,
+    pub sympos: u32,
+    pub effect: Effect,
+    /// The patch whose version runs for every task (this one when
+    /// `in_effect`); null while tasks switch (`transition`, or a superseded
+    /// function whose top patch is in transition) or when none runs.
+    pub in_effect: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// This patch's version runs: it is the highest in the stack with it.
+    InEffect,
+    /// A patch higher in the stack has the function too, and runs instead.
+    Superseded,
+    /// The top patch for the function is in transition: each task runs this
+    /// patch's version or the other one, by its `patch_state`.
+    Transition,
+    /// This version cannot run: the patch is disabled (outside a transition)
+    /// or the object is not loaded (`patched` 0).
+    Inactive,
 }
 
 /// The package that shipped a live patch, from rpm (`-v`), with support

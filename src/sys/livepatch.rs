@@ -53,7 +53,7 @@ fn read_patch(dir: &Path, with_objects: bool) -> Result<Option<PatchInfo>> {
     let replace = optional_attr(dir, "replace", parse_bool)?;
     let stack_order = optional_attr(dir, "stack_order", |path, text| parse_int(path, text, "a positive integer"))?;
     let objects = if with_objects { read_objects(dir)? } else { Vec::new() };
-    Ok(Some(PatchInfo { name, enabled, transition, replace, stack_order, objects, package: None }))
+    Ok(Some(PatchInfo { name, enabled, transition, replace, stack_order, objects, effect: None, package: None }))
 }
 
 /// An attribute that older kernels lack, parsed; `None` when absent.

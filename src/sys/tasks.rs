@@ -199,7 +199,9 @@ fn describe(
             None
         }
     };
-    let frames = stack_text.as_deref().map(stack::parse_stack);
+    // A sleeping or preempted task always has frames; none means the kernel
+    // showed no stack (the task runs on another CPU): unknown, not "no culprit".
+    let frames = stack_text.as_deref().map(stack::parse_stack).filter(|frames| !frames.is_empty());
     let culprits = frames.as_deref().map(|f| opts.culprits.find(f));
 
     let cmdline = if !opts.with_cmdline {

@@ -1,5 +1,5 @@
 use crate::fixture::{scenario, Fixture, Patch};
-use crate::support::klp;
+use crate::support::{assert_result, klp};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -7,7 +7,11 @@ fn ready_exits_0_and_text_prints_nothing() {
     let tree = scenario("ready").unwrap().build();
     assert_eq!(klp(&["check"]).root(&tree).run().json(0)["state"], "ready");
     let text = klp(&["--format", "text", "check"]).root(&tree).run();
-    assert_eq!(text.snapshot(), "exit: 0\n--- stdout\n--- stderr\n");
+    assert_result!(text, @r"
+        exit: 0
+        --- stdout
+        --- stderr
+    ");
 }
 
 #[test]
@@ -15,7 +19,11 @@ fn in_progress_exits_1() {
     let tree = scenario("stuck").unwrap().build();
     assert_eq!(klp(&["check"]).root(&tree).run().json(1)["state"], "in_progress");
     let text = klp(&["--format", "text", "check"]).root(&tree).run();
-    assert_eq!(text.snapshot(), "exit: 1\n--- stdout\n--- stderr\n");
+    assert_result!(text, @r"
+        exit: 1
+        --- stdout
+        --- stderr
+    ");
 }
 
 #[test]
@@ -26,10 +34,12 @@ fn undeterminable_state_exits_2_with_error_document() {
     assert_eq!(doc["error"]["code"], "malformed_value");
     assert_eq!(doc["error"]["exit_code"], 2);
     let text = klp(&["--format", "text", "check"]).root(&tree).run();
-    assert_eq!(
-        text.snapshot(),
-        "exit: 2\n--- stdout\n--- stderr\nklp: error: unexpected content in [ROOT]/sys/kernel/livepatch/p/enabled: \"maybe\\n\" (expected 0 or 1)\n"
-    );
+    assert_result!(text, @r#"
+        exit: 2
+        --- stdout
+        --- stderr
+        klp: error: unexpected content in [ROOT]/sys/kernel/livepatch/p/enabled: "maybe\n" (expected 0 or 1)
+    "#);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 use crate::fixture::{scenario, Fixture, Object, Patch, TAINT_K};
-use crate::support::klp;
+use crate::support::{assert_result, klp};
 use serde_json::json;
 
 #[test]
@@ -20,7 +20,12 @@ fn missing_livepatch_dir_is_unsupported_not_an_error() {
     let doc = klp(&["status"]).root(&tree).run().json(0);
     assert_eq!((doc["state"].as_str(), doc["supported"].as_bool()), (Some("ready"), Some(false)));
     let text = klp(&["--format", "text", "status"]).root(&tree).run();
-    assert_eq!(text.snapshot(), "exit: 0\n--- stdout\nready\n--- stderr\n");
+    assert_result!(text, @r"
+        exit: 0
+        --- stdout
+        ready
+        --- stderr
+    ");
 }
 
 #[test]
@@ -47,7 +52,12 @@ fn transition_in_progress_names_patch_and_direction() {
     );
     assert_eq!(doc["warnings"], json!([]));
     let text = klp(&["status", "--format", "text"]).root(&tree).run();
-    assert_eq!(text.snapshot(), "exit: 0\n--- stdout\nin_progress\n--- stderr\n");
+    assert_result!(text, @r"
+        exit: 0
+        --- stdout
+        in_progress
+        --- stderr
+    ");
 }
 
 #[test]

@@ -135,15 +135,32 @@ impl Outcome {
         self.parsed()
     }
 
-    /// Exit code, stdout and stderr in one string, temp paths as `[ROOT]`.
+    /// Exit code, stdout and stderr in one string, for [`assert_result`].
     pub fn snapshot(&self) -> String {
-        let text = format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr);
-        match &self.root {
-            Some(root) => text.replace(&root.display().to_string(), "[ROOT]"),
-            None => text,
+        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+
+    /// insta settings that show the temp root as `[ROOT]`.
+    pub fn snapshot_settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        if let Some(root) = &self.root {
+            settings.add_filter(&regex::escape(&root.display().to_string()), "[ROOT]");
         }
+        settings
     }
 }
+
+/// Asserts a whole result (exit code, stdout, stderr) against an inline
+/// insta snapshot, with the temp root filtered to `[ROOT]`. `cargo insta
+/// review` (or `INSTA_UPDATE=always`) rewrites the snapshot after an intended
+/// change of the output.
+macro_rules! assert_result {
+    ($outcome:expr, @$snapshot:literal) => {{
+        let outcome = &$outcome;
+        outcome.snapshot_settings().bind(|| insta::assert_snapshot!(outcome.snapshot(), @$snapshot));
+    }};
+}
+pub(crate) use assert_result;
 
 pub fn is_root() -> bool {
     // SAFETY: geteuid cannot fail.

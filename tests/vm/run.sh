@@ -8,9 +8,8 @@
 # collects the guest's JSON lines and asserts on them.
 # Everything it writes lives under $KLP_WORK/vm; qemu is ended by its pid.
 #
-#   KLP_VM_KERNELS="stable backports"   the kernels to test (default both):
-#     stable     the release's own kernel, matching linux-headers-amd64 (6.1)
-#     backports  the newest from <codename>-backports (6.12: has `replace`)
+#   KLP_VM_KERNELS="stable backports newest"   the kernels to test (default
+#   all, see the kernel table below).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -29,7 +28,7 @@ phase() {
 die() { echo "vm: error: $*" >&2; exit 1; }
 
 phase install
-packages=(linux-headers-amd64 busybox-static cpio qemu-system-x86 gcc make libc6-dev python3 python3-venv)
+packages=(linux-headers-amd64 busybox-static cpio qemu-system-x86 gcc make libc6-dev python3 python3-venv mmdebstrap)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -42,9 +41,28 @@ if [ ${#missing[@]} -gt 0 ]; then
         || { tail -20 "$work/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
 fi
 
-# Kernels to test: the distribution's own (required) and, if it can be had,
-# the newer one from backports (it has the `replace` file, 6.11+).
-read -r -a kernels <<<"${KLP_VM_KERNELS:-stable backports}"
+# The kernels, in one place: name, vCPUs, then the scenario groups the guest
+# runs on it, in order (tests/vm/guest/init's scenario_<group>, checked by
+# the same group in tests/vm/vmtest.py's SCENARIOS). A group for a new
+# kernel feature is added there and named here.
+#   stable     the release's own kernel, matching linux-headers-amd64 (6.1)
+#   backports  the newest from <codename>-backports (6.12: has `replace`)
+#   newest     the newest from Debian's trixie-backports (7.x: `stack_order`,
+#              lazy preemption), modules built in a trixie chroot. Two vCPUs:
+#              a kthread that never sleeps gets a CPU of its own.
+declare -A kernel_smp kernel_groups
+while read -r name smp groups; do
+    kernel_smp[$name]=$smp
+    kernel_groups[$name]=$groups
+done <<'KERNELS'
+stable    1 base stack_order force
+backports 1 base stack_order force
+newest    2 base stack_order cond_resched force
+KERNELS
+read -r -a kernels <<<"${KLP_VM_KERNELS:-stable backports newest}"
+for kernel in "${kernels[@]}"; do
+    [ -n "${kernel_smp[$kernel]:-}" ] || die "unknown kernel '$kernel' in KLP_VM_KERNELS (${!kernel_smp[*]})"
+done
 
 # Sets abi, version, build_dir, image for kernel $1 under $work/kernel-<abi>.
 fetch_stable() {
@@ -67,25 +85,44 @@ fetch_stable() {
     pick_image "$kdir"
 }
 
-fetch_backports() {
-    # A private apt state under $work: the host's sources stay untouched.
-    # The mirror is the one the host's apt already uses for this release.
-    local bpo=$work/apt-backports codename mirror
+# The mirror the host's apt already uses for its own release.
+host_mirror() {
+    local codename
     codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-    mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk -v c="$codename" '$2 == c { print $1; exit }')
-    [ -n "$mirror" ] || die "no apt source for $codename to take the backports mirror from"
-    mkdir -p "$bpo/lists/partial" "$bpo/cache/archives/partial"
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $codename-backports main" >"$bpo/sources.list"
-    : >"$bpo/status"
-    apt_private=(-o "Dir::Etc::SourceList=$bpo/sources.list" -o "Dir::Etc::SourceParts=$bpo/none"
-        -o "Dir::State::Lists=$bpo/lists" -o "Dir::Cache=$bpo/cache" -o "Dir::State::status=$bpo/status")
-    apt-get "${apt_private[@]}" update -qq >"$bpo/update.log" 2>&1 \
-        || { cat "$bpo/update.log" >&2; die "apt-get update of $codename-backports failed"; }
-    local dep deps common kbuild
-    dep=$(apt-cache "${apt_private[@]}" show linux-headers-amd64 | sed -n 's/^Depends: //p' | head -1)
+    apt-get indextargets --format '$(REPO_URI) $(RELEASE)' | awk -v c="$codename" '$2 == c { print $1; exit }'
+}
+
+# A private apt state under $1 for the sources $2...: the host's stay untouched.
+private_apt() {
+    local state=$1
+    shift
+    mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
+    printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s\n' "$@" >"$state/sources.list"
+    : >"$state/status"
+    apt_private=(-o "Dir::Etc::SourceList=$state/sources.list" -o "Dir::Etc::SourceParts=$state/none"
+        -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache" -o "Dir::State::status=$state/status")
+    apt-get "${apt_private[@]}" update -qq >"$state/update.log" 2>&1 \
+        || { cat "$state/update.log" >&2; die "apt-get update of $* failed"; }
+}
+
+# Sets abi and version from the private apt's linux-headers-amd64.
+newest_headers() {
+    local dep
+    # Since 7.x the metapackage depends on linux-base-amd64 first.
+    dep=$(apt-cache "${apt_private[@]}" show linux-headers-amd64 | sed -n 's/^Depends: //p' | head -1 \
+        | grep -o 'linux-headers-[^ ,]* (= [^)]*)' | head -1)
     abi=$(sed -n 's/^linux-headers-\([^ ]*\) (= \([^)]*\)).*/\1/p' <<<"$dep")
     version=$(sed -n 's/^linux-headers-\([^ ]*\) (= \([^)]*\)).*/\2/p' <<<"$dep")
-    [ -n "$abi" ] && [ -n "$version" ] || die "cannot read the backports headers ABI from '$dep'"
+    [ -n "$abi" ] && [ -n "$version" ] || die "cannot read the headers ABI from '$dep'"
+}
+
+fetch_backports() {
+    local codename mirror deps common kbuild
+    codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    mirror=$(host_mirror)
+    [ -n "$mirror" ] || die "no apt source for $codename to take the backports mirror from"
+    private_apt "$work/apt-backports" "$mirror $codename-backports main"
+    newest_headers
     kdir=$work/kernel-$abi
     build_dir=$kdir/root/usr/src/linux-headers-$abi
     if [ ! -s "$kdir/boot/vmlinuz-$abi" ] || [ ! -f "$build_dir/Makefile" ]; then
@@ -106,6 +143,45 @@ fetch_backports() {
     pick_image "$kdir"
 }
 
+# The newest Debian kernel: <newest>-backports of the next release, its
+# modules built in a chroot of that release (its gcc is the one the headers
+# want), made by mmdebstrap from the same mirror. Both cached under $work.
+newest_release=trixie
+fetch_newest() {
+    local mirror started
+    mirror=$(host_mirror)
+    [ -n "$mirror" ] || die "no apt source of the host to take the Debian mirror from"
+    private_apt "$work/apt-$newest_release-backports" "$mirror $newest_release-backports main"
+    newest_headers
+    kdir=$work/kernel-$abi
+    if [ ! -s "$kdir/boot/vmlinuz-$abi" ]; then
+        rm -rf "$kdir" && mkdir -p "$kdir"
+        # Since 7.x linux-image-<abi> only depends on linux-binary-<abi> (the
+        # kernel) and linux-modules-<abi>. The guest needs no module of its
+        # own: serial console, initramfs, devtmpfs and tmpfs are built in.
+        local image_pkg="linux-image-$abi" depends
+        depends=$(apt-cache "${apt_private[@]}" show "linux-image-$abi=$version" | sed -n 's/^Depends: //p')
+        if grep -q "linux-binary-$abi " <<<"$depends"; then
+            image_pkg="linux-binary-$abi"
+        fi
+        download "$kdir" "$image_pkg=$version"
+        unpack_image "$kdir"
+    fi
+    chroot_dir=$work/chroot-$newest_release-$abi
+    build_dir=/usr/src/linux-headers-$abi
+    if [ "$(cat "$chroot_dir/.klp-headers" 2>/dev/null)" != "$version" ]; then
+        rm -rf "$work"/chroot-"$newest_release"-*
+        started=$SECONDS
+        mmdebstrap --variant=apt --include="gcc-14,make,libc6-dev,linux-headers-$abi=$version" \
+            "$newest_release" "$chroot_dir" "deb $mirror $newest_release main" \
+            "deb $mirror $newest_release-backports main" >"$work/mmdebstrap.log" 2>&1 \
+            || { tail -20 "$work/mmdebstrap.log" >&2; rm -rf "$chroot_dir"; die "mmdebstrap of $newest_release failed"; }
+        echo "$version" >"$chroot_dir/.klp-headers"
+        echo "vm: cold: made the $newest_release chroot for the modules in $((SECONDS - started))s ($(du -sh "$chroot_dir" | cut -f1), cached as $chroot_dir)"
+    fi
+    pick_image "$kdir"
+}
+
 download() {
     local dir=$1
     shift
@@ -114,9 +190,17 @@ download() {
 }
 
 unpack_image() {
-    local kdir=$1
-    dpkg-deb --fsys-tarfile "$kdir"/linux-image-*.deb | tar -x -C "$kdir" "./boot/vmlinuz-$abi" \
-        || die "no boot/vmlinuz-$abi in the linux-image package"
+    local kdir=$1 deb=
+    for deb in "$kdir"/linux-image-*.deb "$kdir"/linux-binary-*.deb; do
+        [ -f "$deb" ] && break
+    done
+    [ -f "$deb" ] || die "no kernel image package downloaded into $kdir"
+    mkdir -p "$kdir/boot"
+    # Up to 6.x in /boot; the 7.x linux-binary package has it in the modules dir.
+    if dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$kdir" "./boot/vmlinuz-$abi" 2>/dev/null; then :
+    elif dpkg-deb --fsys-tarfile "$deb" | tar -x -O "./usr/lib/modules/$abi/vmlinuz" >"$kdir/boot/vmlinuz-$abi"; then :
+    else die "no vmlinuz for $abi in $(basename "$deb")"
+    fi
     # The uncompressed ELF boots through PVH in half the time of bzImage;
     # the stdlib can only undo XZ (6.1), so others (ZSTD, 6.12) boot as is.
     if python3 tests/vm/vmtest.py extract-vmlinux "$kdir/boot/vmlinuz-$abi" "$kdir/vmlinux.tmp"; then
@@ -156,20 +240,29 @@ failed=()
 for kernel in "${kernels[@]}"; do
     phase "kernel ($kernel)"
     apt_private=()
-    case $kernel in
-        stable) fetch_stable ;;
-        backports) fetch_backports ;;
-        *) die "unknown kernel '$kernel' in KLP_VM_KERNELS (stable, backports)" ;;
-    esac
-    echo "vm: $kernel kernel $abi ($version), booting $(basename "$image")"
+    chroot_dir=
+    "fetch_$kernel"
+    echo "vm: $kernel kernel $abi ($version), booting $(basename "$image") on ${kernel_smp[$kernel]} vCPU(s)," \
+        "scenario groups: ${kernel_groups[$kernel]}"
 
     phase "modules ($abi)"
     mdir=$work/modules-$abi
     rm -rf "$mdir" && mkdir -p "$mdir"
     cp tests/vm/modules/*.c tests/vm/modules/*.h tests/vm/modules/Kbuild "$mdir/"
     # No BTF for the test modules: it needs a pahole matching the kernel's.
-    make -s -C "$build_dir" M="$mdir" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$mdir/build.log" 2>&1 \
+    make_args=(make -s -C "$build_dir" M="$mdir" CONFIG_DEBUG_INFO_BTF_MODULES= modules)
+    if [ -n "$chroot_dir" ]; then
+        # In the chroot, with a /proc of its own (objtool reads it) that
+        # vanishes with the private mount namespace.
+        rm -rf "$chroot_dir/klp-modules" && cp -r "$mdir" "$chroot_dir/klp-modules"
+        make_args=(unshare --fork --pid --mount --mount-proc="$chroot_dir/proc"
+            chroot "$chroot_dir" make -s -C "$build_dir" M=/klp-modules CONFIG_DEBUG_INFO_BTF_MODULES= modules)
+    fi
+    "${make_args[@]}" >"$mdir/build.log" 2>&1 \
         || { cat "$mdir/build.log" >&2; die "building the test modules for $abi failed"; }
+    if [ -n "$chroot_dir" ]; then
+        cp "$chroot_dir"/klp-modules/*.ko "$mdir/" && rm -rf "$chroot_dir/klp-modules"
+    fi
     cat "$mdir/build.log"
 
     phase "initramfs ($abi)"
@@ -187,13 +280,15 @@ for kernel in "${kernels[@]}"; do
     done
     # Without /dev/console in the initramfs, init's output is lost.
     mknod -m 600 "$root/dev/console" c 5 1
+    mkdir -p "$root/etc" && echo "${kernel_groups[$kernel]}" >"$root/etc/klp-scenarios"
     (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$work/initramfs-$abi.cpio"
     rm -rf "$root"
 
     phase "guest ($abi)"
     "$venv/bin/python" tests/vm/vmtest.py run \
         --kernel "$image" --initrd "$work/initramfs-$abi.cpio" --kernel-release "$abi" \
-        --klp "$klp_bin" --schemas "$repo/schemas" --work "$work/run-$abi" --timeout 150 \
+        --klp "$klp_bin" --schemas "$repo/schemas" --work "$work/run-$abi" --timeout 240 \
+        --smp "${kernel_smp[$kernel]}" --scenarios "${kernel_groups[$kernel]}" \
         || failed+=("$abi")
 done
 phase end

@@ -3,8 +3,9 @@
 
   vmtest.py extract-vmlinux VMLINUZ OUT
   vmtest.py run --kernel VMLINUX --initrd CPIO --kernel-release ABI
-                --klp KLP --schemas DIR --work DIR [--timeout S]
-  vmtest.py recheck --kernel-release ABI --klp KLP --schemas DIR --work DIR
+                --klp KLP --schemas DIR --work DIR [--timeout S] [--smp N]
+                [--scenarios "base force"]
+  vmtest.py recheck --kernel-release ABI --klp KLP --schemas DIR --work DIR [--scenarios ...]
                 (the checks again on WORK's serial.log and results.jsonl)
 
 The guest (tests/vm/guest/init) runs every scenario and writes one JSON line
@@ -68,7 +69,7 @@ def boot(args, serial_log: Path, results_log: Path) -> tuple:
     Returns (qemu exit code or None on timeout, seconds)."""
     argv = [
         "qemu-system-x86_64", *accel_args(),
-        "-m", "512", "-smp", "1", "-nodefaults", "-display", "none", "-no-reboot",
+        "-m", "512", "-smp", str(args.smp), "-nodefaults", "-display", "none", "-no-reboot",
         "-serial", f"file:{serial_log}", "-serial", f"file:{results_log}",
         "-kernel", str(args.kernel), "-initrd", str(args.initrd),
         # panic=-1 reboots at once on a panic, and -no-reboot turns that
@@ -288,15 +289,21 @@ def indented_lines_parse(text: str) -> bool:
     return all(re.match(r"^\s+([^:]+):\s*(.*)", line) for line in text.splitlines() if line[:1].isspace())
 
 
-def scenarios(g: Guest, release: str) -> None:
+def check_boot(g: Guest, release: str) -> None:
     c = g.c
-    version = kernel_version(release)
-
-    print("vm: boot")
     c.equal(g.out("boot_uname").strip(), release, "boot_uname: the guest runs the kernel the modules were built for")
     g.text("boot_ls_livepatch", "")
     boot_taint = int(g.out("boot_tainted").strip() or -1)
     c.equal(boot_taint & TAINT_LIVEPATCH, 0, "boot_tainted: no K taint before any live patch")
+
+
+SLOW_TRANSITION = {"patch": "klp_patch_slow", "direction": "patching", "target_state": 1}
+
+
+def check_base(g: Guest, release: str) -> None:
+    c = g.c
+    version = kernel_version(release)
+    boot_taint = int(g.out("boot_tainted").strip() or -1)
 
     print("vm: scenario 1: nothing loaded")
     s = g.json("s1_status")
@@ -516,7 +523,7 @@ def scenarios(g: Guest, release: str) -> None:
     for step in ("s4_insmod_slow", "s4_wait_reader", "s4_insmod_patch", "s4_wait_tried"):
         g.exit(step, 0)
     reader_a = int(g.out("s4_reader_pid").strip() or -1)
-    slow_transition = {"patch": "klp_patch_slow", "direction": "patching", "target_state": 1}
+    slow_transition = SLOW_TRANSITION
     c.equal(g.out("s4_truth_stat").split(" ")[2:3], ["D"], "s4_truth_stat: the kernel has the reader in D")
     s = g.json("s4_status")
     c.equal((s.get("state"), s.get("transition")), ("in_progress", slow_transition), "s4_status: in_progress, klp_patch_slow patching")
@@ -579,6 +586,10 @@ def scenarios(g: Guest, release: str) -> None:
     g.text("s5_done_check_text", "", 0)
     g.exit("s5_rmmod_patch", 0)
 
+
+def check_force(g: Guest, release: str) -> None:
+    c = g.c
+    slow_transition = SLOW_TRANSITION
     print("vm: scenario 7: force")
     for step in ("s7_hold", "s7_wait_reader", "s7_insmod_patch", "s7_wait_tried"):
         g.exit(step, 0)
@@ -604,6 +615,184 @@ def scenarios(g: Guest, release: str) -> None:
     c.equal((p.get("enabled"), p.get("transition")), (True, False), "s7_done_patches: klp_patch_slow enabled, finished")
     c.check("livepatch: forcing remaining tasks to the patched state" in g.out("s7_dmesg"),
             "s7_dmesg: the kernel logged the force (klp itself does not read the log)")
+
+# Attribute files under /sys/kernel/livepatch/<patch> (and <patch>/<object>)
+# that klp reads, and those it knowingly leaves alone, with why. A file a new
+# kernel adds fails the suite until it is put in one of the two.
+ATTRS_READ = {"enabled", "transition", "replace", "stack_order", "<object>/patched"}
+ATTRS_IGNORED = {
+    "force": "write-only (0200): an action, not a state; klp never forces",
+}
+
+
+def check_attrs(g: Guest, name: str) -> None:
+    """Every attribute file of a loaded patch on this kernel is read by klp
+    or ignored for a stated reason."""
+    files = set()
+    for line in g.out(name).split():
+        parts = line.removeprefix("./").split("/")
+        # Objects are named after what they patch: one name for all.
+        files.add("/".join(["<object>", *parts[1:]]) if len(parts) > 1 else parts[0])
+    g.c.check(bool(files) and "enabled" in files, f"{name}: listed the patch's attribute files", sorted(files))
+    unknown = sorted(f for f in files if f not in ATTRS_READ and f not in ATTRS_IGNORED)
+    g.c.equal(unknown, [], f"{name}: every attribute is read by klp or ignored for a reason")
+    ignored = sorted(f for f in files if f in ATTRS_IGNORED)
+    print(f"vm: attributes of a patch on this kernel: {' '.join(sorted(files))}; klp reads "
+          f"{' '.join(sorted(files - set(ignored)))}; ignored: "
+          + ("; ".join(f"{f} ({ATTRS_IGNORED[f]})" for f in ignored) or "none"))
+
+
+CMDLINE_FUNCTION = {"object": "vmlinux", "function": "cmdline_proc_show", "sympos": 1}
+
+
+def check_stack_phase(g: Guest, phase: str, top: str, has_order: bool) -> None:
+    """One state of the stack of /proc/cmdline patches: klp's order and its
+    `effect` against the kernel's stack_order files and what /proc/cmdline
+    really shows (the variant of the patch that runs)."""
+    c = g.c
+    truth = dict(line.split() for line in g.out(f"{phase}_orders").splitlines() if line.strip())
+    shown = g.out(f"{phase}_cmdline").strip()
+    c.equal(shown, f"klp-vm-test cmdline variant {top[-1]}", f"{phase}_cmdline: the kernel runs {top}")
+    doc = g.json(f"{phase}_patches")
+    patches = doc.get("patches", [])
+    names = [p.get("name") for p in patches]
+    c.equal(sorted(names), sorted(truth), f"{phase}_patches: every patch in sysfs")
+    cmdline = [p for p in patches if CMDLINE_FUNCTION["function"] in json.dumps(p.get("objects"))]
+    if has_order:
+        c.equal(names, sorted(truth, key=lambda n: int(truth[n])), f"{phase}_patches: bottom to top by stack_order")
+        c.equal([p.get("stack_order") for p in patches], sorted(int(o) for o in truth.values()),
+                f"{phase}_patches: stack_order as sysfs says")
+        want = []
+        for p in cmdline:
+            mine = "in_effect" if p["name"] == top else "superseded"
+            want.append((p["name"], [{**CMDLINE_FUNCTION, "effect": mine, "in_effect": top}]))
+        c.equal([(p["name"], p.get("effect")) for p in cmdline], want,
+                f"{phase}_patches: {top} in effect for cmdline_proc_show (as /proc/cmdline shows), the others superseded by it")
+    else:
+        c.equal(doc.get("order"), "name", f"{phase}_patches: no stack_order: ordered by name")
+        c.check(all("effect" not in p for p in patches), f"{phase}_patches: no stack_order: no claim which one runs", patches)
+    g.text(f"{phase}_patches_text", "".join(f"{n}\n" for n in names))
+    text = g.exit(f"{phase}_patches_v_text", 0)["stdout"]
+    blocks = text.split("\n\n")
+    c.equal([b.split("\n", 1)[0] for b in blocks], names, f"{phase}_patches_v_text: one block per patch, in the JSON's order")
+    c.check(indented_lines_parse(text), f"{phase}_patches_v_text: every indented line is `key: value`", text)
+    for block in blocks:
+        name = block.split("\n", 1)[0]
+        if name not in [p["name"] for p in cmdline]:
+            continue
+        if not has_order:
+            want_line = None
+        elif name == top:
+            want_line = "    in effect: vmlinux:cmdline_proc_show,1"
+        else:
+            want_line = f"    superseded: vmlinux:cmdline_proc_show,1 (by {top})"
+        if want_line:
+            c.check(want_line + "\n" in block + "\n", f"{phase}_patches_v_text: {name}: {want_line.strip()!r}", block)
+        else:
+            c.check("in effect:" not in block and "superseded:" not in block, f"{phase}_patches_v_text: {name}: no effect lines", block)
+    if has_order:
+        print(f"vm: stack_order ({phase}): " + ", ".join(f"{p['name']}={p.get('stack_order')}" for p in patches)
+              + f"; in effect for cmdline_proc_show: {top}")
+
+
+def check_stack_order(g: Guest, release: str) -> None:
+    has_order = kernel_version(release) >= (6, 14)
+    print("vm: scenario 9: non-replace patches of one function, stacked" + ("" if has_order else " (no stack_order here)"))
+    for step in ("s9_insmod1", "s9_wait1", "s9_insmod2", "s9_wait2"):
+        g.exit(step, 0)
+    check_stack_phase(g, "s9_two", "klp_cmdline_2", has_order)
+    g.exit("s9_insmod4", 0)
+    g.exit("s9_wait4", 0)
+    check_stack_phase(g, "s9_three", "klp_cmdline_4", has_order)
+    check_attrs(g, "s9_attrs_patch")
+    g.exit("s9_wait_gone4", 0)
+    check_stack_phase(g, "s9_disabled", "klp_cmdline_2", has_order)
+    g.exit("s9_rmmod", 0)
+    c = g.c
+    c.equal(g.out("s9_end_cmdline"), "klp-vm-test cmdline variant 3\n", "s9_end_cmdline: back to base's replace patch")
+
+
+def spin_truth(g: Guest, name: str) -> dict:
+    """What the kernel said around klp's reads: transition, the thread's
+    patch_state, its scheduler state, inside the patched function."""
+    fields = g.out(name).split()
+    return dict(zip(("transition", "patch_state", "state", "inside"), fields))
+
+
+SPIN_TRANSITION = {"patch": "klp_patch_spin", "direction": "patching", "target_state": 1}
+
+
+def check_spin_phase(g: Guest, phase: str, where: str) -> str:
+    """klp agrees with the kernel, whichever way the kernel went. Returns
+    what the kernel did, for the summary."""
+    c = g.c
+    before, after = spin_truth(g, f"{phase}_before_truth"), spin_truth(g, f"{phase}_after_truth")
+    c.equal(before.get("inside"), "1" if where == "inside" else "0", f"{phase}: the thread is {where} klp_spin_loop()")
+    if not c.equal(before.get("transition"), after.get("transition"), f"{phase}: the kernel's transition did not change during klp's reads"):
+        return "changed while klp looked"
+    pid = int(g.out("s10_pid").strip() or -1)
+    status = g.json(f"{phase}_status")
+    stuck = before.get("transition") == "1"
+    if stuck:
+        c.equal((status.get("state"), status.get("transition")), ("in_progress", SPIN_TRANSITION), f"{phase}_status: in_progress, as the kernel says")
+        g.text(f"{phase}_status_text", "in_progress\n")
+        for name in (f"{phase}_blocking_v", f"{phase}_blocking_vv"):
+            doc = g.json(name)
+            c.equal(thread_ids(doc), [(pid, pid)], f"{name}: exactly the spinning kthread")
+            t = (doc.get("threads") or [{}])[0]
+            c.equal((t.get("comm"), t.get("kernel_thread"), t.get("patch_state")), ("klp_spin", True, int(before.get("patch_state", 99))),
+                    f"{name}: comm klp_spin, kernel thread, patch_state as the kernel says")
+            c.check(t.get("state") in (before.get("state"), after.get("state")), f"{name}: state as the kernel says", (t.get("state"), before, after))
+        stack = g.out(f"{phase}_stack")
+        doc = g.json(f"{phase}_blocking_vv")
+        t = (doc.get("threads") or [{}])[0]
+        culprits = [(x.get("object"), x.get("function")) for x in t.get("culprits") or []]
+        if "klp_spin_loop" in stack:
+            c.equal(culprits, [("klp_spin", "klp_spin_loop")], f"{phase}_blocking_vv: culprit klp_spin:klp_spin_loop, as its stack shows")
+        else:
+            # A thread running on another CPU has no stack to show: klp
+            # must say it does not know, not "no culprit on the stack".
+            c.equal((t.get("culprits"), t.get("stack")), (None, None),
+                    f"{phase}_blocking_vv: culprits and stack null where the kernel shows no stack")
+            c.check("    culprits: (stack unreadable)\n" in g.out(f"{phase}_blocking_v_text"),
+                    f"{phase}_blocking_v_text: culprits (stack unreadable)", g.out(f"{phase}_blocking_v_text"))
+        text = g.exit(f"{phase}_blocking_v_text", 0)["stdout"]
+        for line in (f"{pid} [klp_spin]\n", "    kernel thread: yes\n"):
+            c.check(line in text, f"{phase}_blocking_v_text: has {line.strip()!r}", text)
+        return (f"blocks (after 3 s: transition 1, thread {before.get('state')}, patch_state {before.get('patch_state')}, "
+                f"stack {'shows klp_spin_loop' if 'klp_spin_loop' in stack else 'empty (running)'}; klp blocking lists it"
+                f"{', culprits ' + str(culprits) if culprits else ''})")
+    c.equal((status.get("state"), status.get("transition")), ("ready", None), f"{phase}_status: ready, as the kernel says")
+    g.text(f"{phase}_status_text", "ready\n")
+    for name in (f"{phase}_blocking_v", f"{phase}_blocking_vv"):
+        doc = g.json(name)
+        c.equal((doc.get("state"), doc.get("threads")), ("ready", []), f"{name}: nothing blocks")
+    return f"does not block (transition done within 3 s, thread {before.get('state')}, patch_state {before.get('patch_state')})"
+
+
+def check_cond_resched(g: Guest, release: str) -> None:
+    print("vm: scenario 10: a kernel thread that only calls cond_resched()")
+    for step in ("s10_insmod_spin", "s10_wait_inside", "s10_insmod_patch", "s10_settle"):
+        g.exit(step, 0)
+    inside = check_spin_phase(g, "s10_inside", "inside")
+    g.exit("s10_leave", 0)
+    outside = check_spin_phase(g, "s10_outside", "outside")
+    g.exit("s10_wait_done", 0)
+    s = g.json("s10_done_status")
+    g.c.equal((s.get("state"), s.get("transition")), ("ready", None), "s10_done_status: ready once the thread sleeps")
+    check_attrs(g, "s10_attrs_patch")
+    print(f"vm: finding ({release}): a kthread calling only cond_resched() inside the patched function {inside}; "
+          f"looping outside it, still only calling cond_resched(), it {outside}")
+
+
+# Scenario groups, by the names the kernel table in run.sh and the guest's
+# init use. A group checks only its own steps.
+SCENARIOS = {
+    "base": check_base,
+    "stack_order": check_stack_order,
+    "cond_resched": check_cond_resched,
+    "force": check_force,
+}
 
 
 def print_observed(steps: dict) -> None:
@@ -656,15 +845,26 @@ def run(args) -> int:
         for name in list(steps)[-5:]:
             print("  ", json.dumps(steps[name])[:400])
     else:
-        try:
-            scenarios(g, args.kernel_release)
-        except Exception as e:  # a malformed record must fail the suite, not hide the report
-            c.check(False, f"scenario checks ran to the end: {type(e).__name__}: {e}")
+        groups = args.scenarios.split()
+        checked = []
+        for group in ["boot", *groups]:
+            before = (c.passed, len(c.failed))
+            try:
+                check_boot(g, args.kernel_release) if group == "boot" else SCENARIOS[group](g, args.kernel_release)
+            except Exception as e:  # a malformed record must fail the suite, not hide the report
+                c.check(False, f"{group}: checks ran to the end: {type(e).__name__}: {e}")
+            checked.append(f"{group} {c.passed - before[0]} ok/{len(c.failed) - before[1]} failed")
+        # Steps of a group the host did not check: a group run in the guest
+        # but missing here would otherwise pass unseen.
+        ran = [r["stdout"].strip() for n, r in steps.items() if n.startswith("group_")]
+        c.equal(ran, groups, "guest: ran exactly the scenario groups asked for, in order")
         print_observed(steps)
 
     if c.failed or fatal:
         print(f"vm: serial log tail ({serial_log}):")
         print(serial_tail(serial_log))
+    if not fatal:
+        print(f"vm: {args.kernel_release} checked: " + "; ".join(checked))
     print(f"vm: {c.passed} passed, {len(c.failed)} failed")
     return 1 if c.failed else 0
 
@@ -680,7 +880,9 @@ def main() -> int:
     r.add_argument("--initrd", required=True, type=Path)
     r.add_argument("--timeout", type=float, default=240)
     rc = sub.add_parser("recheck")
+    r.add_argument("--smp", type=int, default=1)
     for p in (r, rc):
+        p.add_argument("--scenarios", default="base force", help="the scenario groups the guest ran, in order")
         p.add_argument("--kernel-release", required=True)
         p.add_argument("--klp", required=True)
         p.add_argument("--schemas", required=True)
