@@ -54,6 +54,10 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", default_value = "/", env = "KLP_ROOT", global = true)]
     pub root: PathBuf,
 
+    /// Package backend: from the system's os-release (`auto`), or forced.
+    #[arg(long, value_enum, value_name = "BACKEND", default_value_t = crate::pkg::backend::Choice::Auto, env = "KLP_BACKEND", global = true)]
+    pub backend: crate::pkg::backend::Choice,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -101,6 +101,11 @@ pub enum ErrorCode {
     LockHeld,
     /// zypper failed.
     ZypperFailed,
+    /// dnf failed.
+    DnfFailed,
+    /// The distribution family is not one klp has a package backend for
+    /// (`--backend` chooses one).
+    BackendUnknown,
     /// rpm failed.
     RpmFailed,
     /// A needed program (rpm, zypper) is not installed.
@@ -137,6 +142,8 @@ impl ErrorCode {
             ErrorCode::VersionNewer => "version_newer",
             ErrorCode::LockHeld => "lock_held",
             ErrorCode::ZypperFailed => "zypper_failed",
+            ErrorCode::DnfFailed => "dnf_failed",
+            ErrorCode::BackendUnknown => "backend_unknown",
             ErrorCode::RpmFailed => "rpm_failed",
             ErrorCode::ToolMissing => "tool_missing",
             ErrorCode::Declined => "declined",
@@ -240,6 +247,8 @@ pub enum PackageFailure {
     VersionNewer(VersionNewer),
     LockHeld(LockHeld),
     ZypperFailed(CommandFailed),
+    DnfFailed(CommandFailed),
+    BackendUnknown(BackendUnknown),
     RpmFailed(CommandFailed),
     ToolMissing(ToolMissing),
     Declined(Confirmation),
@@ -265,8 +274,19 @@ pub struct DowngradeState {
 pub struct NoPackage {
     /// The running kernel release; null when unreadable.
     pub kernel_release: Option<String>,
+    /// Red Hat: true when only the `0-0` placeholder is installed (it ships
+    /// no live patch); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<bool>,
     #[serde(flatten)]
     pub state: Option<DowngradeState>,
+}
+
+/// Details of `backend_unknown`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BackendUnknown {
+    /// `ID` of the system's os-release; null when there is none.
+    pub os_release_id: Option<String>,
 }
 
 /// Details of `no_rpm_database`.
@@ -283,6 +303,10 @@ pub struct NoRpmDatabase {
 pub struct NoOlderVersion {
     /// Every edition the repositories offer, oldest first.
     pub available: Vec<String>,
+    /// Red Hat: the older `0-0` placeholder (ships no live patch), which a
+    /// downgrade installs only when asked for by `--to`; absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
     #[serde(flatten)]
     pub state: DowngradeState,
 }
@@ -307,8 +331,9 @@ pub struct VersionNewer {
     pub state: DowngradeState,
 }
 
-/// Details of `lock_held`: klp's own lock (`lock_file`) or zypper's (exit
-/// status 7: `command`, `exit_code`, `output`).
+/// Details of `lock_held`: klp's own lock (`lock_file`), zypper's (exit
+/// status 7) or dnf's (exit status 200 with `exit_on_lock`): `command`,
+/// `exit_code`, `output`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LockHeld {
     /// klp's downgrade lock, as a path on the host.
@@ -323,7 +348,7 @@ pub struct LockHeld {
     pub state: Option<DowngradeState>,
 }
 
-/// Details of `rpm_failed` and `zypper_failed`.
+/// Details of `rpm_failed`, `zypper_failed` and `dnf_failed`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CommandFailed {
     /// The argv that failed, or could not be started.
@@ -378,6 +403,8 @@ impl PackageFailure {
             PackageFailure::VersionNewer(_) => ErrorCode::VersionNewer,
             PackageFailure::LockHeld(_) => ErrorCode::LockHeld,
             PackageFailure::ZypperFailed(_) => ErrorCode::ZypperFailed,
+            PackageFailure::DnfFailed(_) => ErrorCode::DnfFailed,
+            PackageFailure::BackendUnknown(_) => ErrorCode::BackendUnknown,
             PackageFailure::RpmFailed(_) => ErrorCode::RpmFailed,
             PackageFailure::ToolMissing(_) => ErrorCode::ToolMissing,
             PackageFailure::Declined(_) => ErrorCode::Declined,
@@ -391,9 +418,12 @@ impl PackageFailure {
         match self {
             PackageFailure::NoPackage(d) => Some(&mut d.state),
             PackageFailure::LockHeld(d) => Some(&mut d.state),
-            PackageFailure::ZypperFailed(d) | PackageFailure::RpmFailed(d) => Some(&mut d.state),
+            PackageFailure::ZypperFailed(d) | PackageFailure::DnfFailed(d) | PackageFailure::RpmFailed(d) => {
+                Some(&mut d.state)
+            }
             PackageFailure::ToolMissing(d) => Some(&mut d.state),
             PackageFailure::NoRpmDatabase(_)
+            | PackageFailure::BackendUnknown(_)
             | PackageFailure::NoOlderVersion(_)
             | PackageFailure::VersionNotFound(_)
             | PackageFailure::VersionNewer(_)
@@ -569,9 +599,15 @@ mod tests {
             Error::TooLarge { path: "/x".into(), limit: 1 },
             Error::SysfsMissing { path: "/x".into() },
             Error::InvalidArgument { message: "m".into() },
-            Error::package(PackageFailure::NoPackage(NoPackage { kernel_release: None, state: None }), "m"),
+            Error::package(
+                PackageFailure::NoPackage(NoPackage { kernel_release: None, placeholder: None, state: None }),
+                "m",
+            ),
             Error::package(PackageFailure::NoRpmDatabase(NoRpmDatabase { root: "/".into(), looked_in: vec![] }), "m"),
-            Error::package(PackageFailure::NoOlderVersion(NoOlderVersion { available: vec![], state: state() }), "m"),
+            Error::package(
+                PackageFailure::NoOlderVersion(NoOlderVersion { available: vec![], placeholder: None, state: state() }),
+                "m",
+            ),
             Error::package(
                 PackageFailure::VersionNotFound(VersionNotFound {
                     requested: "1".into(),

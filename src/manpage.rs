@@ -117,7 +117,16 @@ Default for \fB\-\-format\fR (\fBjson\fR, \fBtext\fR, or for \fBassess\fR \fBpro
 .TP
 \fBKLP_ROOT\fR
 Default for \fB\-\-root\fR.
+.TP
+\fBKLP_BACKEND\fR
+Default for \fB\-\-backend\fR (\fBauto\fR, \fBsuse\fR or \fBredhat\fR).
 .SH FILES
+.TP
+\fI/etc/os-release\fR, \fI/usr/lib/os-release\fR
+\fBID\fR and \fBID_LIKE\fR choose the package backend: Red Hat (rpm, dnf, \fBkpatch\-patch\-*\fR) when one is \fBrhel\fR, \fBcentos\fR or \fBfedora\fR; SUSE (rpm, zypper, \fBkernel\-livepatch\-*\fR) when one is \fBsuse\fR. Any other family gets package fields \fBunknown\fR with the warning \fBbackend_unknown\fR.
+.TP
+\fI/usr/lib/kpatch/<kernel>/*.ko\fR, \fI/var/lib/kpatch/<kernel>/*.ko\fR
+Red Hat's live patch modules (the packaged ones, and the copies \fBkpatch install\fR loads at boot).
 .TP
 \fI/sys/kernel/livepatch/<patch>/\fR
 One directory per loaded live patch: \fBenabled\fR, \fBtransition\fR, and on newer kernels \fBreplace\fR, \fBstack_order\fR and \fB<object>/patched\fR.
@@ -140,11 +149,13 @@ The kernel helps by waking sleeping tasks transparently (every 15 seconds it sen
 .PP
 Reading the threads' states needs root. Run as another user, \fBklp blocking\fR reports that its answer is incomplete instead of an empty list.
 .PP
+On Red Hat, \fBdowngrade\fR changes the \fBkpatch\-patch\fR package (\fBdnf downgrade\fR, \fB\-\-to\fR takes VERSION\-RELEASE such as \fB1\-2\fR, \fB\-\-dry\-run\fR runs a dnf test transaction) but Red Hat does not support reverting a live patch without a reboot: the report re\-reads sysfs and says whether the loaded patch changed (\fBloaded_patch_changed\fR, \fBnote\fR). The \fB0\-0\fR placeholder package is installed only when asked for with \fB\-\-to 0\-0\fR. Support ends are estimates (the kernel package's build date plus one year): Red Hat ships no lifecycle data.
+.PP
 Compared with the older \fBkgr\fR tool there is no \fBpoke\fR command (the kernel signals tasks by itself), and the old \fBblocking_threads\fR display is \fBklp blocking\fR.
 .SH SECURITY
 Everything under \fB\-\-root\fR is untrusted input: klp resolves every path inside the root (symlinks out of it are never followed, magic links never), opens files non\-blocking and reads only regular files, each up to a bound fit for it; a FIFO, socket or device is refused (\fBnot_regular_file\fR), an oversized value is \fBtoo_large\fR, a cut stack or command line is reported (\fBtruncated\fR). Without \fIsys/kernel\fR under the root the answer is \fBsysfs_missing\fR, never "ready". Text output escapes control characters in every name. \fBdowngrade\fR creates its lock \fI<root>/run/klp\-downgrade.lock\fR inside the root only, never through a symlink. klp trusts \fBrpm\fR and \fBzypper\fR found through PATH. See SECURITY.md.
 .SH "SEE ALSO"
-\fBzypper\fR(8), \fBrpm\fR(8), the kernel's Documentation/livepatch/livepatch.rst
+\fBzypper\fR(8), \fBdnf\fR(8), \fBrpm\fR(8), \fBkpatch\fR(1), the kernel's Documentation/livepatch/livepatch.rst
 "#;
 
 pub fn completions(shell: clap_complete::Shell) -> String {

@@ -6,7 +6,7 @@ use super::Context;
 use crate::cli::AssessArgs;
 use crate::decide::{self, rules, CveSources};
 use crate::pkg::kernels::{self, KernelFacts, RpmKernels};
-use crate::pkg::{info, lifecycle, Tools};
+use crate::pkg::{backend, info, lifecycle, Tools};
 use crate::report::{
     AssessReport, AssessTransition, CveAssessment, Facts, ForcedTransition, KernelLogFacts, NextBootSource, Ownership,
     PackageInfo, PatchFacts, SchemaVersion, State, Thresholds, Warning, WarningCode,
@@ -30,7 +30,7 @@ pub fn run(ctx: &Context, args: &AssessArgs) -> Result<AssessReport> {
             let (age, warning) = kmsg::transition_age(&log, uptime);
             warnings.extend(warning);
             // Who blocks is evidence, not a fact the verdict rests on.
-            let quiet = Context { sys: sys.clone(), verbosity: 0, non_interactive: true };
+            let quiet = Context { sys: sys.clone(), verbosity: 0, non_interactive: true, backend: ctx.backend };
             let blocking = super::blocking::run(&quiet)?;
             warnings.extend(blocking.warnings);
             Some(AssessTransition {
@@ -137,6 +137,7 @@ pub fn run(ctx: &Context, args: &AssessArgs) -> Result<AssessReport> {
             patches: packages.patches,
             installed_livepatch: kernels.livepatches.as_ref().and_then(|l| l.first()).map(|l| l.nevra.clone()),
             kernel_log,
+            backend: packages.backend,
         },
         warnings,
     })
@@ -161,6 +162,8 @@ pub(super) struct PackageFacts {
     /// (subject, message) of each package fact that could not be read.
     pub unknowns: Vec<(String, String)>,
     pub warnings: Vec<Warning>,
+    /// The package backend that answered.
+    pub backend: crate::report::PackageBackend,
 }
 
 impl PackageFacts {
@@ -176,10 +179,12 @@ impl PackageFacts {
         let release = ctx.sys.kernel_release();
         let names: Vec<String> = patches.iter().map(|p| p.name.clone()).collect();
         let options = info::Options { verbosity: if assess { 2 } else { 1 }, refresh: false };
-        let (infos, mut warnings) = info::describe(root, release.as_deref(), &names, &options);
+        let selected = backend::select(root, ctx.backend);
+        let (infos, mut warnings) = info::describe(root, release.as_deref(), &names, &options, &selected);
         let mut unknowns = Vec::new();
+        let manager = selected.family.map_or("the package manager", |f| f.package_manager());
         let patch_facts: Vec<PatchFacts> =
-            patches.iter().zip(&infos).map(|(p, i)| patch_facts(p, i, assess, &mut unknowns)).collect();
+            patches.iter().zip(&infos).map(|(p, i)| patch_facts(p, i, assess, manager, &mut unknowns)).collect();
         if !unknowns.is_empty() {
             let why: Vec<&str> = warnings.iter().map(|w| w.message.as_str()).collect();
             for (_, message) in unknowns.iter_mut() {
@@ -204,8 +209,19 @@ impl PackageFacts {
                         warnings.push(Warning { code, message: err.to_string(), path: None, count: 1 });
                     }
                 }
+                Ok(_) if selected.family.is_none() => {
+                    let code = WarningCode::Error(crate::error::ErrorCode::BackendUnknown);
+                    unknowns.push((
+                        "package backend".into(),
+                        format!("{}: kernel packages unknown", selected.unknown_message()),
+                    ));
+                    if !warnings.iter().any(|w| w.code == code) {
+                        warnings.push(Warning { code, message: selected.unknown_message(), path: None, count: 1 });
+                    }
+                }
                 Ok(tools) => {
-                    let backend = RpmKernels::new(&tools, root);
+                    let family = selected.family.expect("checked above");
+                    let backend = RpmKernels::new(&tools, root, family);
                     kernels = kernels::gather(&backend, release, wanted, assess, assess);
                     for (what, err) in &kernels.errors {
                         unknowns.push((what.to_string(), format!("cannot read the {what}: {err}")));
@@ -225,7 +241,7 @@ impl PackageFacts {
                 }
             },
         }
-        PackageFacts { patches: patch_facts, kernels, unknowns, warnings }
+        PackageFacts { patches: patch_facts, kernels, unknowns, warnings, backend: selected.report() }
     }
 
     pub fn sources(&self) -> CveSources<'_> {
@@ -244,6 +260,7 @@ fn patch_facts(
     patch: &crate::report::PatchInfo,
     info: &PackageInfo,
     assess: bool,
+    manager: &str,
     unknowns: &mut Vec<(String, String)>,
 ) -> PatchFacts {
     let expiration = info.expiration.as_ref();
@@ -257,7 +274,7 @@ fn patch_facts(
         if info.update.as_ref().is_none_or(|u| u.status == crate::report::UpdateState::Unknown) {
             unknowns.push((
                 patch.name.clone(),
-                format!("whether live patch {} has an update is unknown (zypper could not tell)", patch.name),
+                format!("whether live patch {} has an update is unknown ({manager} could not tell)", patch.name),
             ));
         }
     }

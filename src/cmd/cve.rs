@@ -19,6 +19,7 @@ pub fn run(ctx: &Context, args: &CveArgs) -> Result<CveReport> {
         cves,
         running_kernel: kernels.running,
         next_boot_kernel: kernels.next_boot,
+        backend: packages.backend,
         warnings: packages.warnings,
     })
 }

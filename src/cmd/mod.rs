@@ -22,12 +22,17 @@ pub struct Context {
     pub sys: SysRoot,
     pub verbosity: u8,
     pub non_interactive: bool,
+    pub backend: crate::pkg::backend::Choice,
 }
 
 /// Runs a report command against the system under `--root`.
 pub fn run(cli: &Cli, command: &ReportCommand) -> Result<Report> {
-    let ctx =
-        Context { sys: SysRoot::new(&cli.root)?, verbosity: cli.verbose.min(2), non_interactive: cli.non_interactive };
+    let ctx = Context {
+        sys: SysRoot::new(&cli.root)?,
+        verbosity: cli.verbose.min(2),
+        non_interactive: cli.non_interactive,
+        backend: cli.backend,
+    };
     Ok(match command {
         ReportCommand::Status => Report::Status(status::run(&ctx)?),
         ReportCommand::Check(args) => Report::Check(check::run(&ctx, args)?),

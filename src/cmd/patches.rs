@@ -1,6 +1,6 @@
 use super::Context;
 use crate::cli::PatchesArgs;
-use crate::pkg::info;
+use crate::pkg::{backend, info};
 use crate::report::{Effect, FunctionEffect, PatchInfo, PatchOrder, PatchesReport, SchemaVersion};
 use crate::sys::livepatch;
 use crate::Result;
@@ -17,17 +17,28 @@ pub fn run(ctx: &Context, args: &PatchesArgs) -> Result<PatchesReport> {
         }
     }
     let mut warnings = Vec::new();
+    let mut selected = None;
     if ctx.verbosity >= 1 {
         let names: Vec<String> = patches.iter().map(|p| p.name.clone()).collect();
         let options = info::Options { verbosity: ctx.verbosity, refresh: args.refresh };
+        let backend = backend::select(ctx.sys.root(), ctx.backend);
         let (infos, package_warnings) =
-            info::describe(ctx.sys.root(), ctx.sys.kernel_release().as_deref(), &names, &options);
+            info::describe(ctx.sys.root(), ctx.sys.kernel_release().as_deref(), &names, &options, &backend);
         for (patch, package) in patches.iter_mut().zip(infos) {
             patch.package = Some(package);
         }
         warnings = package_warnings;
+        selected = Some(backend.report());
     }
-    Ok(PatchesReport { schema_version: SchemaVersion, supported, verbosity: ctx.verbosity, order, patches, warnings })
+    Ok(PatchesReport {
+        schema_version: SchemaVersion,
+        supported,
+        verbosity: ctx.verbosity,
+        order,
+        patches,
+        backend: selected,
+        warnings,
+    })
 }
 
 /// For each patch (sorted by stack order), what runs for each of its

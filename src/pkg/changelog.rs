@@ -4,6 +4,11 @@
 //! (`KLP: CVE-2024-50115`, `References: bsc#1233019 CVE-2024-50115`). An item
 //! that names a CVE is that CVE's fix (its bug numbers track the CVE); bug
 //! references of items without a CVE are "bug fixes and enhancements".
+//!
+//! Red Hat items (kpatch-patch and kernel packages) name CVEs in braces, a
+//! list that may wrap to the next line (`{CVE-2024-1, \n CVE-2024-2}`), and
+//! bugs as bare Bugzilla numbers or `RHEL-n` in brackets (`[2056875]`,
+//! `[RHEL-23500 2056876]`).
 
 use super::rpm::ChangelogEntry;
 use regex_lite::Regex;
@@ -43,12 +48,74 @@ fn items(text: &str) -> Vec<String> {
 }
 
 pub fn parse(changelog: &[ChangelogEntry]) -> Fixes {
+    parse_with(changelog, suse_bugs)
+}
+
+pub fn parse_redhat(changelog: &[ChangelogEntry]) -> Fixes {
+    parse_with(changelog, redhat_bugs)
+}
+
+fn suse_bugs(item: &str) -> Vec<String> {
+    bug_pattern().find_iter(item).map(|m| normalize_bug(m.as_str())).collect()
+}
+
+fn bracket_pattern() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| Regex::new(r"\[([^\[\]\n]{1,200})\]").expect("valid regex"))
+}
+
+/// `[2056875]`, `[RHEL-23500 2056876]`: ids in brackets; other bracketed
+/// text (`[1-2.el8_5]`, `[x86]`) is not a bug reference.
+fn redhat_bugs(item: &str) -> Vec<String> {
+    let mut bugs = Vec::new();
+    for inside in bracket_pattern().captures_iter(item).filter_map(|c| c.get(1)) {
+        let words: Vec<&str> =
+            inside.as_str().split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()).collect();
+        let is_bug = |w: &&str| {
+            let digits = |s: &str| !s.is_empty() && s.len() <= 9 && s.bytes().all(|c| c.is_ascii_digit());
+            digits(w) || w.strip_prefix("RHEL-").is_some_and(digits)
+        };
+        if !words.is_empty() && words.iter().all(is_bug) {
+            bugs.extend(words.iter().map(|w| w.to_string()));
+        }
+    }
+    bugs
+}
+
+/// A brace list wrapped across lines is joined first, so a CVE id broken
+/// at its dash (`CVE-2024-\n  1086`) is whole again.
+fn unwrap_braces(item: &str) -> String {
+    let mut out = String::with_capacity(item.len());
+    let mut depth = 0usize;
+    let mut chars = item.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            '\n' if depth > 0 => {
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+                if !out.ends_with('-') {
+                    out.push(' ');
+                }
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn parse_with(changelog: &[ChangelogEntry], bugs_of: fn(&str) -> Vec<String>) -> Fixes {
     let mut fixes = Fixes::default();
     let mut cve_bugs: Vec<String> = Vec::new();
     for entry in changelog {
         for item in items(&entry.text) {
+            let item = unwrap_braces(&item);
             let cves: Vec<String> = cve_pattern().find_iter(&item).map(|m| m.as_str().to_ascii_uppercase()).collect();
-            let bugs = bug_pattern().find_iter(&item).map(|m| normalize_bug(m.as_str()));
+            let bugs = bugs_of(&item).into_iter();
             if cves.is_empty() {
                 push_unique(&mut fixes.fixes, bugs);
             } else {
@@ -95,6 +162,24 @@ mod tests {
         let fixes = parse(&log);
         assert_eq!(fixes.cves, ["CVE-2025-21050", "CVE-2025-21051", "CVE-2025-21020"]);
         assert_eq!(fixes.fixes, ["bsc#1240030", "jsc#PED-1234"]);
+    }
+
+    #[test]
+    fn redhat_braces_and_brackets() {
+        let log = [
+            entry("- kernel: net/sched: out-of-bounds write [RHEL-30011] {CVE-2024-26600}\n- kernel: nfsd: fix a leak [RHEL-30010]"),
+            entry("- kernel: two fixes [RHEL-30003 2270100] {CVE-2024-26585,\n  CVE-2024-26586}\n- kernel: ext4 [RHEL-30002]\n- kernel: wrapped id {CVE-2024-\n  26999} [2270101]"),
+            entry("- An empty patch to subscribe to kpatch stream [2270000]\n- x86: [x86] not a bug, nor [1-2.el8_5] [RHEL-x]"),
+            entry("- netfilter: nf_tables: reject QUEUE/DROP verdict parameters (Florian Westphal) [RHEL-23500] {CVE-2024-1086}"),
+        ];
+        let fixes = parse_redhat(&log);
+        assert_eq!(
+            fixes.cves,
+            ["CVE-2024-26600", "CVE-2024-26585", "CVE-2024-26586", "CVE-2024-26999", "CVE-2024-1086"]
+        );
+        assert_eq!(fixes.fixes, ["RHEL-30010", "RHEL-30002", "2270000"]);
+        // SUSE's parser does not read bracketed ids.
+        assert_eq!(parse(&log).fixes, Vec::<String>::new());
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! `downgrade`: replace the running kernel's live patch package with an
-//! older version through zypper, then verify with rpm.
+//! older version through zypper (SUSE) or dnf (Red Hat), then verify with rpm.
+//!
+//! Red Hat's `0-0` placeholder package (installed, no module) is never a
+//! target by default: going back from `1-1` needs `--to 0-0` spelled out.
 //!
 //! Every failure re-reads the installed version with rpm and puts it in the
 //! error details (`installed`), so a caller can see that nothing changed.
 
+use super::backend::{Family, Selected};
 use super::rpm;
 use super::vercmp::Edition;
-use super::{naming, zypper, Tools};
+use super::{dnf, kpatch, zypper, Tools};
 use crate::error::{
-    Confirmation, DowngradeState, LockHeld, NoOlderVersion, NoPackage, PackageFailure, VersionNewer, VersionNotFound,
+    BackendUnknown, Confirmation, DowngradeState, LockHeld, NoOlderVersion, NoPackage, PackageFailure, VersionNewer,
+    VersionNotFound,
 };
 use crate::report::PackageChange;
 use crate::{Error, Result};
@@ -23,6 +28,7 @@ pub struct Request<'a> {
     pub dry_run: bool,
     /// `-n`: no confirmation.
     pub assume_yes: bool,
+    pub backend: &'a Selected,
 }
 
 /// There is no terminal to ask on.
@@ -54,7 +60,7 @@ impl Confirm for Terminal {
 pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange> {
     let tools = Tools::new(request.root)?;
     let no_package = |kernel_release: Option<String>, state, message: String| {
-        Error::package(PackageFailure::NoPackage(NoPackage { kernel_release, state }), message)
+        Error::package(PackageFailure::NoPackage(NoPackage { kernel_release, placeholder: None, state }), message)
     };
     let kernel = request.kernel.clone().ok_or_else(|| {
         no_package(
@@ -64,16 +70,27 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange
                 .into(),
         )
     })?;
-    let package = naming::livepatch_package(&kernel).ok_or_else(|| {
-        no_package(
-            Some(kernel.clone()),
-            None,
-            format!("kernel release {kernel} does not name a live patch package (VERSION-RELEASE-FLAVOR)"),
-        )
-    })?;
+    // No rpm database, no package: whatever the family (and run no rpm).
     if !tools.has_rpm_database() {
         return Err(tools.no_database_error());
     }
+    let family = request.backend.family.ok_or_else(|| {
+        Error::package(
+            PackageFailure::BackendUnknown(BackendUnknown { os_release_id: request.backend.os_release_id.clone() }),
+            request.backend.unknown_message(),
+        )
+    })?;
+    let package = family.livepatch_package(&kernel).ok_or_else(|| {
+        let form = match family {
+            Family::Suse => "VERSION-RELEASE-FLAVOR",
+            Family::RedHat => "VERSION-RELEASE.DIST.ARCH",
+        };
+        no_package(
+            Some(kernel.clone()),
+            None,
+            format!("kernel release {kernel} does not name a live patch package ({form})"),
+        )
+    })?;
     // Held until the installed version is verified: a second downgrade must
     // not plan from the version this one is about to replace.
     let _lock = if request.dry_run { None } else { lock_root(request.root, &tools, &package)? };
@@ -92,8 +109,25 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange
         installed: current(&tools, &package).ok().flatten().map(|e| e.to_string()),
     };
 
-    // `--to` takes a VERSION (`3`) or a whole edition (`3-150600.4.1`).
-    let wanted = request.to.map(Edition::parse);
+    // `--to` takes a VERSION (`3`) or a whole edition (`3-150600.4.1`); on
+    // Red Hat, where every live patch is version 1, VERSION-RELEASE (`1-2`,
+    // the dist tag of the installed one implied, or `1-2.el9_4`).
+    let wanted = match request.to {
+        Some(to) if family == Family::RedHat => {
+            let parsed = Edition::parse(to);
+            if parsed.release.is_empty() {
+                return Err(Error::InvalidArgument {
+                    message: format!(
+                        "--to {to}: on Red Hat every live patch is version 1; give VERSION-RELEASE (e.g. 1-2)"
+                    ),
+                });
+            }
+            Some(kpatch::with_dist_of(&parsed, &installed))
+        }
+        Some(to) => Some(Edition::parse(to)),
+        None => None,
+    };
+    let manager = family.package_manager();
     // Going "to" the installed version is a success without change; ask no repository.
     if let (Some(to), Some(wanted)) = (request.to, &wanted) {
         match wanted.cmp_rpm(&installed) {
@@ -107,13 +141,15 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange
                     command: Vec::new(),
                     zypper_exit_code: None,
                     installed_after: Some(from.clone()),
+                    package_manager: manager.into(),
+                    package_manager_exit_code: None,
                 })
             }
             std::cmp::Ordering::Greater => {
                 return Err(Error::package(
                     PackageFailure::VersionNewer(VersionNewer { requested: to.into(), state: state() }),
                     format!(
-                    "version {to} is newer than the installed {from}: downgrade only goes back (use zypper to update)"
+                    "version {to} is newer than the installed {from}: downgrade only goes back (use {manager} to update)"
                 ),
                 ))
             }
@@ -121,10 +157,20 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange
         }
     }
 
-    let available: Vec<Edition> = match zypper::search(&tools, std::slice::from_ref(&package), true) {
-        Ok(found) => found.into_iter().filter(|s| s.name == package && !s.is_system()).map(|s| s.edition()).collect(),
-        Err(err) => return Err(with_state(err, state)),
-    };
+    // Going "to" the placeholder from it was answered above.
+    if family.is_placeholder(&installed) {
+        return Err(Error::package(
+            PackageFailure::NoPackage(NoPackage {
+                kernel_release: Some(kernel.clone()),
+                placeholder: Some(true),
+                state: Some(state()),
+            }),
+            format!(
+                "only the placeholder {package}-{from} is installed (it ships no live patch): nothing to go back from"
+            ),
+        ));
+    }
+    let available = offered(&tools, family, &package).map_err(|err| with_state(err, state))?;
     let older = available.iter().filter(|e| e.cmp_rpm(&installed).is_lt());
     let target = match request.to {
         Some(to) => older
@@ -141,15 +187,31 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange
                     format!("version {to} of {package} is not available in any repository"),
                 )
             })?,
-        None => older.max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
+        None => older.filter(|e| !family.is_placeholder(e)).max_by(|a, b| a.cmp_rpm(b)).cloned().ok_or_else(|| {
+            let placeholder = available.iter().find(|e| family.is_placeholder(e) && e.cmp_rpm(&installed).is_lt());
+            let mut message = format!("no version of {package} older than the installed {from} is available");
+            if let Some(placeholder) = placeholder {
+                message.push_str(&format!(
+                    " (only the placeholder {placeholder}, which ships no live patch: pass --to {placeholder} to install it)"
+                ));
+            }
             Error::package(
-                PackageFailure::NoOlderVersion(NoOlderVersion { available: editions(&available), state: state() }),
-                format!("no version of {package} older than the installed {from} is available"),
+                PackageFailure::NoOlderVersion(NoOlderVersion {
+                    available: editions(&available),
+                    placeholder: placeholder.map(Edition::to_string),
+                    state: state(),
+                }),
+                message,
             )
         })?,
     };
     let to = target.to_string();
-    let command = tools.zypper_argv(&[], &["install".to_string(), "--oldpackage".into(), format!("{package}={to}")]);
+    let command = match family {
+        Family::Suse => {
+            tools.zypper_argv(&[], &["install".to_string(), "--oldpackage".into(), format!("{package}={to}")])
+        }
+        Family::RedHat => dnf::downgrade_argv(&tools, &package, &target, false),
+    };
     let mut outcome = PackageChange {
         package: package.clone(),
         from: from.clone(),
@@ -159,8 +221,19 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange
         command: command.clone(),
         zypper_exit_code: None,
         installed_after: None,
+        package_manager: manager.into(),
+        package_manager_exit_code: None,
     };
     if request.dry_run {
+        if family == Family::RedHat {
+            // A test transaction: dnf resolves, downloads and checks, rpm changes nothing.
+            let test = dnf::downgrade_argv(&tools, &package, &target, true);
+            let output = tools.run(&test).map_err(|err| with_state(err, state))?;
+            if output.code != 0 {
+                return Err(with_state(dnf::failure(&test, &output), state));
+            }
+            outcome.package_manager_exit_code = Some(output.code);
+        }
         return Ok(outcome);
     }
     if !request.assume_yes {
@@ -185,22 +258,33 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange
     }
 
     let output = tools.run(&command).map_err(|err| with_state(err, state))?;
-    outcome.zypper_exit_code = Some(output.code);
+    outcome.package_manager_exit_code = Some(output.code);
+    if family == Family::Suse {
+        outcome.zypper_exit_code = Some(output.code);
+    }
     if output.code != 0 {
         // zypper installs through an `rpm` child, which outlives a killed
         // zypper: let its transaction end before reading what is installed.
         wait_for_rpm_transaction(&tools, std::time::Duration::from_secs(60));
-        return Err(with_state(zypper::failure(&command, &output), state));
+        let failure = match family {
+            Family::Suse => zypper::failure(&command, &output),
+            Family::RedHat => dnf::failure(&command, &output),
+        };
+        return Err(with_state(failure, state));
     }
     let after = current(&tools, &package).map_err(|err| with_state(err, state))?.map(|e| e.to_string());
     if after.as_deref() != Some(to.as_str()) {
         let mut details = output.failed(&command);
         details.to = Some(to.clone());
         details.state = Some(state());
+        let failure = match family {
+            Family::Suse => PackageFailure::ZypperFailed(details),
+            Family::RedHat => PackageFailure::DnfFailed(details),
+        };
         return Err(Error::package(
-            PackageFailure::ZypperFailed(details),
+            failure,
             format!(
-                "zypper exited 0 but {package} is at {} instead of {to}",
+                "{manager} exited 0 but {package} is at {} instead of {to}",
                 after.as_deref().unwrap_or("(not installed)")
             ),
         ));
@@ -208,6 +292,24 @@ pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange
     outcome.changed = after.as_deref() != Some(from.as_str());
     outcome.installed_after = after;
     Ok(outcome)
+}
+
+/// The versions the repositories offer (installed ones excluded), with the
+/// package manager's usual metadata expiry.
+fn offered(tools: &Tools, family: Family, package: &str) -> Result<Vec<Edition>> {
+    let names = [package.to_string()];
+    Ok(match family {
+        Family::Suse => zypper::search(tools, &names, true)?
+            .into_iter()
+            .filter(|s| s.name == package && !s.is_system())
+            .map(|s| s.edition())
+            .collect(),
+        Family::RedHat => dnf::repoquery(tools, &names, dnf::Metadata::Default)?
+            .into_iter()
+            .filter(|a| a.name == package)
+            .map(|a| a.edition)
+            .collect(),
+    })
 }
 
 /// One downgrade at a time per system: an exclusive, non-blocking `flock`

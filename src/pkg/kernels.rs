@@ -14,6 +14,7 @@
 //! each line is scanned for CVE ids as it arrives and only the ids are kept,
 //! at most [`CVE_LIMIT`] per package.
 
+use super::backend::Family;
 use super::rpm::{self, Installed, Want};
 use super::vercmp::Edition;
 use super::Tools;
@@ -90,15 +91,18 @@ pub struct InstalledLivepatch {
     pub patch: String,
 }
 
-/// The rpm backend (SUSE: `kernel-<flavor>` packages, `/boot/vmlinuz` symlink).
+/// The rpm backend: SUSE `kernel-<flavor>` packages and the `/boot/vmlinuz`
+/// symlink; Red Hat `kernel-core` (or `kernel`) packages, installed side by
+/// side, the newest the default (no symlink: the highest installed).
 pub struct RpmKernels<'a> {
     tools: &'a Tools,
     root: &'a Path,
+    family: Family,
 }
 
 impl<'a> RpmKernels<'a> {
-    pub fn new(tools: &'a Tools, root: &'a Path) -> Self {
-        RpmKernels { tools, root }
+    pub fn new(tools: &'a Tools, root: &'a Path, family: Family) -> Self {
+        RpmKernels { tools, root, family }
     }
 
     /// The release `/boot/vmlinuz` points to (`vmlinuz-<release>`), read
@@ -134,7 +138,12 @@ fn release_of(package: &Installed) -> Option<String> {
 }
 
 fn is_kernel_package(name: &str) -> bool {
-    name.starts_with("kernel-") && !name.starts_with("kernel-livepatch") && !name.contains("-devel")
+    // `kernel` itself: Red Hat 7's kernel package (8 and later: kernel-core).
+    name == "kernel"
+        || (name.starts_with("kernel-")
+            && !name.starts_with("kernel-livepatch")
+            && !name.contains("-devel")
+            && !name.starts_with("kernel-modules"))
 }
 
 fn to_report(package: &Installed) -> KernelPackage {
@@ -223,16 +232,18 @@ impl KernelBackend for RpmKernels<'_> {
     }
 
     fn installed_livepatches(&self, release: &str) -> Result<Vec<InstalledLivepatch>> {
-        let Some(name) = super::naming::livepatch_package(release) else { return Ok(Vec::new()) };
+        let Some(name) = self.family.livepatch_package(release) else { return Ok(Vec::new()) };
         let found = rpm::query(self.tools, &[name], Want::default())?;
         Ok(found
             .iter()
-            .map(|p| InstalledLivepatch {
-                nevra: p.nevra(),
-                version: p.version.clone(),
-                edition: p.edition(),
-                // SUSE: module livepatch-<V>-<R with '.' -> '_'>.ko loads as livepatch_<V>_<R_>.
-                patch: format!("livepatch_{}_{}", p.version, p.release.replace('.', "_")),
+            .filter_map(|p| {
+                let patch = match self.family {
+                    // SUSE: module livepatch-<V>-<R with '.' -> '_'>.ko loads as livepatch_<V>_<R_>.
+                    Family::Suse => Some(format!("livepatch_{}_{}", p.version, p.release.replace('.', "_"))),
+                    // Red Hat: the 0-0 placeholder loads nothing and is not a live patch.
+                    Family::RedHat => super::kpatch::patch_name(release, &p.version, &p.release),
+                }?;
+                Some(InstalledLivepatch { nevra: p.nevra(), version: p.version.clone(), edition: p.edition(), patch })
             })
             .collect())
     }

@@ -1,16 +1,20 @@
-//! The package layer (rpm, zypper): which package shipped a live patch,
-//! what it fixes, and rolling it back. External programs are always run
-//! with argv lists, never through a shell.
+//! The package layer (rpm with zypper on SUSE, with dnf on Red Hat; see
+//! [`backend`]): which package shipped a live patch, what it fixes, and
+//! rolling it back. External programs are always run with argv lists, never
+//! through a shell.
 //!
 //! What reaches the contract is built here as report types
 //! (`report::PackageInfo`, `report::PackageChange`, warnings) and errors as
 //! `error::PackageFailure`, each code with its typed details; rpm's records
 //! and zypper's solvables stay internal.
 
+pub mod backend;
 pub mod changelog;
+pub mod dnf;
 pub mod downgrade;
 pub mod info;
 pub mod kernels;
+pub mod kpatch;
 pub mod lifecycle;
 pub mod naming;
 pub mod rpm;
@@ -105,6 +109,19 @@ impl Tools {
         self.argv("zypper", &options, args)
     }
 
+    /// `dnf [--installroot=R] GLOBAL... COMMAND...`. dnf is only ever run
+    /// like this: any dnf run without `--installroot` on a root other than
+    /// `/` would write a database and logs on the host.
+    pub fn dnf_argv<S: AsRef<str>>(&self, global: &[&str], args: &[S]) -> Vec<String> {
+        let mut argv = vec!["dnf".to_string()];
+        if let Some(root) = &self.root {
+            argv.push(format!("--installroot={}", root.display()));
+        }
+        argv.extend(global.iter().map(|s| s.to_string()));
+        argv.extend(args.iter().map(|s| s.as_ref().to_string()));
+        argv
+    }
+
     fn argv<S: AsRef<str>>(&self, program: &str, options: &[&str], args: &[S]) -> Vec<String> {
         let mut argv = vec![program.to_string()];
         if let Some(root) = &self.root {
@@ -130,18 +147,6 @@ impl Tools {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         })
-    }
-}
-
-impl Output {
-    /// The failure details of a program that ran: argv, exit status, output.
-    pub fn failed(&self, argv: &[String]) -> CommandFailed {
-        CommandFailed {
-            command: argv.to_vec(),
-            run: Some(ExitAndOutput { exit_code: self.code, output: self.combined() }),
-            to: None,
-            state: None,
-        }
     }
 }
 
@@ -184,19 +189,22 @@ impl Tools {
         let status = child.wait().map_err(|e| spawn_error(argv, e))?;
         let stderr = String::from_utf8_lossy(&errors.join().unwrap_or_default()).into_owned();
         if let Some(e) = failure {
-            return Err(Error::package(command_failure(argv), format!("cannot read the output of {}: {e}", argv[0])));
+            let details = CommandFailed { command: argv.to_vec(), run: None, to: None, state: None };
+            return Err(Error::package(
+                failed_as(&argv[0], details),
+                format!("cannot read the output of {}: {e}", argv[0]),
+            ));
         }
         Ok(Output { code: status.code().unwrap_or(-1), stdout: String::new(), stderr })
     }
 }
 
-/// rpm or zypper failed before giving an answer.
-fn command_failure(argv: &[String]) -> PackageFailure {
-    let details = CommandFailed { command: argv.to_vec(), run: None, to: None, state: None };
-    if argv[0] == "rpm" {
-        PackageFailure::RpmFailed(details)
-    } else {
-        PackageFailure::ZypperFailed(details)
+/// The `*_failed` failure of a program klp runs.
+fn failed_as(program: &str, details: CommandFailed) -> PackageFailure {
+    match program {
+        "rpm" => PackageFailure::RpmFailed(details),
+        "dnf" => PackageFailure::DnfFailed(details),
+        _ => PackageFailure::ZypperFailed(details),
     }
 }
 
@@ -207,7 +215,20 @@ fn spawn_error(argv: &[String], e: std::io::Error) -> Error {
             format!("{} is not installed (not found in PATH)", argv[0]),
         )
     } else {
-        Error::package(command_failure(argv), format!("cannot run {}: {e}", argv[0]))
+        let details = CommandFailed { command: argv.to_vec(), run: None, to: None, state: None };
+        Error::package(failed_as(&argv[0], details), format!("cannot run {}: {e}", argv[0]))
+    }
+}
+
+impl Output {
+    /// The failure details of a program that ran: argv, exit status, output.
+    pub fn failed(&self, argv: &[String]) -> CommandFailed {
+        CommandFailed {
+            command: argv.to_vec(),
+            run: Some(ExitAndOutput { exit_code: self.code, output: self.combined() }),
+            to: None,
+            state: None,
+        }
     }
 }
 
@@ -221,6 +242,7 @@ mod tests {
         let host = Tools::new(Path::new("/")).unwrap();
         assert_eq!(host.rpm_argv(&["-q", "x"]), ["rpm", "-q", "x"]);
         assert_eq!(host.zypper_argv(&["--xmlout"], &["search"]), ["zypper", "--non-interactive", "--xmlout", "search"]);
+        assert_eq!(host.dnf_argv(&["-q"], &["repoquery"]), ["dnf", "-q", "repoquery"]);
     }
 
     #[test]
@@ -230,6 +252,10 @@ mod tests {
         let tools = Tools::new(&dir.path().join("sub/..")).unwrap();
         let absolute = std::fs::canonicalize(dir.path()).unwrap().display().to_string();
         assert_eq!(tools.rpm_argv(&["-q"]), ["rpm", "--root", absolute.as_str(), "-q"]);
+        assert_eq!(
+            tools.dnf_argv::<&str>(&["-y"], &[]),
+            ["dnf".to_string(), format!("--installroot={absolute}"), "-y".into()]
+        );
         assert!(!tools.has_rpm_database());
         std::fs::create_dir_all(dir.path().join("var/lib/rpm/x")).unwrap();
         assert!(tools.has_rpm_database());

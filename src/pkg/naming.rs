@@ -35,8 +35,14 @@ pub fn module_dirs(kernel: &str) -> [String; 2] {
 /// dashes as underscores (the kernel turns dashes into underscores). Listed
 /// anew on every call: the file name changes with every version.
 pub fn module_files(root: &Path, kernel: &str) -> Vec<(String, String)> {
+    modules_in(root, &module_dirs(kernel))
+}
+
+/// The module files in `dirs` (inside the root), in order, keyed by the
+/// sysfs name they load as.
+pub fn modules_in(root: &Path, dirs: &[String]) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    for dir in module_dirs(kernel) {
+    for dir in dirs {
         let Ok(entries) = std::fs::read_dir(root.join(dir.trim_start_matches('/'))) else { continue };
         let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
         names.sort();
@@ -52,12 +58,6 @@ pub fn module_files(root: &Path, kernel: &str) -> Vec<(String, String)> {
 /// The module file of one loaded patch, if present.
 pub fn find_module_file(root: &Path, kernel: &str, patch: &str) -> Option<String> {
     module_files(root, kernel).into_iter().find(|(name, _)| name == patch).map(|(_, path)| path)
-}
-
-/// `modules/<kernel>/livepatch/<file>`: a module's path without the
-/// `/lib` or `/usr/lib` in front, to match rpm's file list either way.
-pub fn module_key(path: &str) -> &str {
-    path.find("/modules/").map_or(path, |at| &path[at + 1..])
 }
 
 fn module_stem(file: &str) -> Option<&str> {
@@ -97,9 +97,5 @@ mod tests {
             Some("/lib/modules/6.4.0-1-default/livepatch/livepatch-6-150400_2_2.ko.zst")
         );
         assert_eq!(find_module_file(dir.path(), "6.4.0-1-default", "livepatch_5_150400_1_1"), None);
-        assert_eq!(
-            module_key("/usr/lib/modules/k/livepatch/livepatch-1-1.ko"),
-            module_key("/lib/modules/k/livepatch/livepatch-1-1.ko")
-        );
     }
 }

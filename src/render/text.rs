@@ -170,6 +170,7 @@ fn render_downgrade(out: &mut String, report: &DowngradeReport) {
         writeln!(out, "would downgrade {} from {} to {}", printable(&change.package), change.from, change.to).unwrap();
         writeln!(out, "command: {command}").unwrap();
         writeln!(out, "dry run: nothing was changed").unwrap();
+        render_note(out, report);
         return;
     }
     if !change.changed {
@@ -187,6 +188,13 @@ fn render_downgrade(out: &mut String, report: &DowngradeReport) {
     writeln!(out, "command: {command}").unwrap();
     let patch = |p: &Option<String>| p.as_deref().map_or_else(|| "(none)".into(), printable);
     writeln!(out, "live patch: {} -> {}", patch(&report.patch_before), patch(&report.patch_after)).unwrap();
+    render_note(out, report);
+}
+
+fn render_note(out: &mut String, report: &DowngradeReport) {
+    if let Some(note) = &report.note {
+        writeln!(out, "note: {note}").unwrap();
+    }
 }
 
 fn render_blocking(out: &mut String, report: &BlockingReport) {

@@ -105,7 +105,7 @@ pub enum FindingCode {
     PatchDisabled,
     /// Some threads' states could not be read: the blockers listed may be incomplete.
     BlockingIncomplete,
-    /// Package facts (rpm, zypper) could not be read.
+    /// Package facts (rpm, zypper or dnf) could not be read.
     PackageDataUnknown,
     /// A loaded live patch belongs to no installed package.
     PatchNotFromPackage,
@@ -325,6 +325,8 @@ pub struct Facts {
     /// (`name-version-release.arch`), null when none is or it is unknown.
     pub installed_livepatch: Option<String>,
     pub kernel_log: KernelLogFacts,
+    /// The package backend that answered.
+    pub backend: super::PackageBackend,
 }
 
 /// An installed kernel package.

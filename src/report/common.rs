@@ -117,3 +117,31 @@ pub struct Transition {
     /// The `patch_state` every task must reach: 1 patching, 0 unpatching.
     pub target_state: u8,
 }
+
+/// Which package backend answered the package questions, and why.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct PackageBackend {
+    /// `suse` (rpm, zypper, `kernel-livepatch-*`), `redhat` (rpm, dnf,
+    /// `kpatch-patch-*`), or `unknown`: the family is not one klp knows, so
+    /// every package field is unknown (see the warnings).
+    pub name: BackendName,
+    /// `os_release`: from `ID`/`ID_LIKE` of the system's os-release; `option`: `--backend`.
+    pub chosen_by: BackendChosenBy,
+    /// `ID` of the system's os-release; null when there is none.
+    pub os_release_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendName {
+    Suse,
+    Redhat,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChosenBy {
+    OsRelease,
+    Option,
+}

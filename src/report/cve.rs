@@ -1,4 +1,4 @@
-use super::{CveAssessment, KernelPackage, SchemaVersion, Warning};
+use super::{CveAssessment, KernelPackage, PackageBackend, SchemaVersion, Warning};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -16,5 +16,7 @@ pub struct CveReport {
     pub running_kernel: Option<KernelPackage>,
     /// The kernel that boots next; null when unknown.
     pub next_boot_kernel: Option<KernelPackage>,
+    /// The package backend that answered.
+    pub backend: PackageBackend,
     pub warnings: Vec<Warning>,
 }

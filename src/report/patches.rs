@@ -1,4 +1,4 @@
-use super::{SchemaVersion, Warning};
+use super::{PackageBackend, SchemaVersion, Warning};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -13,6 +13,9 @@ pub struct PatchesReport {
     /// patch has one, else by name (numbers compared as numbers).
     pub order: PatchOrder,
     pub patches: Vec<PatchInfo>,
+    /// The package backend that answered (`-v` and up); absent below `-v`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<PackageBackend>,
     pub warnings: Vec<Warning>,
 }
 
@@ -85,7 +88,7 @@ pub struct PackageInfo {
     /// asked (see the warnings).
     pub owner: Ownership,
     /// How the package was found: from the patch's module file (`rpm -qf`), or
-    /// by the SUSE naming rule when the module file is gone. Null without owner.
+    /// by the backend's naming rule when the module file is gone. Null without owner.
     pub found_by: Option<FoundBy>,
     /// The patch's module file, as seen inside the root; null when not found.
     pub module_file: Option<String>,
@@ -99,10 +102,12 @@ pub struct PackageInfo {
     pub arch: Option<String>,
     /// CVE identifiers named in the package changelog, newest first.
     pub cves: Vec<String>,
-    /// Other fixes and enhancements: bug references (`bsc#`, `boo#`, `bnc#`,
-    /// `jsc#`) of changelog items that name no CVE, newest first.
+    /// Other fixes and enhancements: bug references of changelog items that
+    /// name no CVE, newest first (SUSE: `bsc#`, `boo#`, `bnc#`, `jsc#`;
+    /// Red Hat: Bugzilla numbers and `RHEL-n`).
     pub fixes: Vec<String>,
-    /// The first live patch of a kernel (version 1, no CVE fixed yet).
+    /// The first live patch of a kernel (SUSE: version 1, no CVE fixed yet;
+    /// always false on Red Hat, whose first package is an empty placeholder).
     pub initial: bool,
     /// End of support (`-vv`); `unknown` for a patch no package owns.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,10 +129,13 @@ pub enum Ownership {
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum FoundBy {
-    /// `rpm -qf` of `/lib/modules/<kernel>/livepatch/livepatch-<V>-<R>.ko`.
+    /// `rpm -qf` of the module file: SUSE
+    /// `/lib/modules/<kernel>/livepatch/livepatch-<V>-<R>.ko`, Red Hat
+    /// `/usr/lib/kpatch/<kernel>/kpatch-<kver>-<krel>-<V>-<R>.ko`.
     ModuleFile,
-    /// The module file is gone: `kernel-livepatch-<kernel>-<flavor>-<V>-<R>`
-    /// derived from the patch name `livepatch_<V>_<R>`.
+    /// The module file is gone: the installed edition of the kernel's live
+    /// patch package whose name rule gives the patch name (SUSE
+    /// `livepatch_<V>_<R>`, Red Hat `kpatch_<kver>_<krel>_<V>_<R>`).
     PatchName,
 }
 
@@ -137,7 +145,8 @@ pub struct Expiration {
     /// `YYYY-MM-DD`; null when it cannot be told.
     pub date: Option<String>,
     /// `lifecycle`: from the vendor's lifecycle data; `estimate`: the kernel
-    /// package's build date plus one year; `unknown`: neither is available.
+    /// package's build date plus one year (Red Hat ships no lifecycle data:
+    /// always an estimate there); `unknown`: neither is available.
     pub source: ExpirationSource,
     /// Whether `date` is in the past (UTC); null without a date.
     pub expired: Option<bool>,
@@ -156,8 +165,8 @@ pub enum ExpirationSource {
 /// Newer versions of the same package in the configured repositories.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct UpdateStatus {
-    /// `available`, `up_to_date`, or `unknown` (zypper could not tell; see
-    /// the warnings).
+    /// `available`, `up_to_date`, or `unknown` (zypper or dnf could not
+    /// tell; see the warnings).
     pub status: UpdateState,
     /// Newest edition (`VERSION-RELEASE`) in the repositories, if any.
     pub newest: Option<String>,

@@ -62,6 +62,7 @@ install_system_packages() {
     command -v zypper >/dev/null || missing+=(zypper)
     # ssh: the fleet test's unreachable hosts are ssh hosts on a closed loopback port.
     command -v ssh >/dev/null || missing+=(openssh-client)
+    command -v dnf >/dev/null || missing+=(dnf)  # the Red Hat family root (tests/pkg/mkroot_dnf.py)
     "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -qq -o DPkg::Lock::Timeout=600 &&

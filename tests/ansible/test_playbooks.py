@@ -331,3 +331,25 @@ def test_rollback_example_across_a_fleet_with_serial(playbook, pkg_root, tmp_pat
     third = playbook(path, variables, inventory=inventory)
     assert third.rc == 0, third.explain()
     assert all(stats['changed'] == 0 for stats in third.all_stats.values()), third.all_stats
+
+
+# --- Red Hat family: klp_info on a private rpm/dnf root -----------------------
+
+MKROOT_DNF = REPO / 'tests' / 'pkg' / 'mkroot_dnf.py'
+
+
+def test_klp_info_cves_on_a_rhel_root(playbook, tmp_path):
+    """The same module and playbook as on SUSE: klp's Red Hat backend answers
+    (kpatch-patch 1-2 installed, its changelog names CVE-2024-1086)."""
+    proc = subprocess.run([sys.executable, str(MKROOT_DNF), '--dir', str(tmp_path / 'rhel'), '--installed', '1-2',
+                           '--rpm-cache', os.environ['KLP_RPM_CACHE'] + '-dnf'],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    root = json.loads(proc.stdout)
+    run = playbook(TESTS / 'playbooks' / 'info_cves.yml',
+                   {'pkg_root': root['root'], 'klp_path': KLP, 'klp_environment': root['env'],
+                    'fixed_cve': 'CVE-2024-1086'})
+    assert run.rc == 0, run.explain()
+    info = run.task('Ask about a fixed CVE and an unknown one')[0]['result']
+    package = [p for p in info['patches'] if p['enabled']][0]['package']
+    assert package['name'] == root['package'] and package['release'] == '2.el9_4', package

@@ -11,6 +11,7 @@
 //! and, when v % 3 == 2, also CVE-2025-(21001+10v). Packages are cumulative.
 
 mod decisions;
+mod dnf;
 pub(crate) mod root;
 
 use root::{edition, patch_name, run_on_terminal, without_terminal, PkgRoot, KERNEL, PACKAGE};

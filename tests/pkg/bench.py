@@ -2,7 +2,11 @@
 """Benchmark: `klp -v patches` with N loaded patches from N packages, against
 one plain `rpm -q` of the same N packages (the floor: one rpm start-up).
 
-    bench.py --dir DIR [--patches 20] [--runs 30] [--max-ratio R]
+    bench.py --dir DIR [--family suse|redhat] [--patches 20] [--runs 30] [--max-ratio R]
+
+--family redhat builds a Red Hat root instead (RHEL's os-release, the rpm
+database in var/lib/rpm as dnf keeps it, kpatch modules under
+/usr/lib/kpatch/<kernel>/, RHEL-style changelogs).
 
 Builds N packages (each owns one module file and one sysfs patch directory,
 with a 6-entry changelog) with rpmbuild, installs them into DIR/root with
@@ -22,6 +26,44 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mkroot  # noqa: E402
 
 KERNEL = "6.4.0-150600.23.22-default"
+RHEL_KERNEL = "5.14.0-427.13.1.el9_4.x86_64"
+
+
+def build_redhat(directory, count):
+    import mkroot_dnf
+    env_vars = mkroot_dnf.test_env(directory)
+    env = dict(os.environ, **env_vars)
+    root = os.path.join(directory, "root")
+    for sub in ("home", "tmp", "rpms", "root/var/lib/rpm", "root/etc", "root/proc/sys/kernel", "root/sys/kernel/livepatch"):
+        os.makedirs(os.path.join(directory, sub), exist_ok=True)
+    with open(os.path.join(env_vars["HOME"], ".rpmmacros"), "w") as f:
+        f.write("%_dbpath /var/lib/rpm\n")
+    with open(os.path.join(root, "proc/sys/kernel/osrelease"), "w") as f:
+        f.write(RHEL_KERNEL + "\n")
+    with open(os.path.join(root, "etc/os-release"), "w") as f:
+        f.write(mkroot_dnf.OS_RELEASE["rhel"])
+    rpms, names = [], []
+    for i in range(1, count + 1):
+        name = f"kpatch-patch-bench-{i:02d}"
+        names.append(name)
+        sysfs = f"/sys/kernel/livepatch/kpatch_bench_{i:02d}"
+        files = {
+            sysfs: None,
+            f"{sysfs}/enabled": "1\n",
+            f"{sysfs}/transition": "0\n",
+            f"{sysfs}/vmlinux": None,
+            f"{sysfs}/vmlinux/bench_fix_{i},1": None,
+            f"/usr/lib/kpatch/{RHEL_KERNEL}/kpatch-bench-{i:02d}.ko": "bench\n",
+        }
+        # Eight entries (1-3's cumulative log twice), with {CVE} and [id] references.
+        log = "\n\n".join([mkroot_dnf.changelog("1-3")] * 2)
+        spec = os.path.join(directory, "rpms", f"{name}.spec")
+        epoch = mkroot.epoch_of(mkroot_dnf.patch_date("1-3"))
+        mkroot.write_spec(spec, name, "1", "3.el9_4", "bench package", files, log, epoch)
+        built = mkroot.rpmbuild(os.path.join(directory, "rpms"), spec, env, epoch)
+        rpms.append(os.path.join(built, f"{name}-1-3.el9_4.{mkroot.ARCH}.rpm"))
+    mkroot.run(["rpm", "--root", root, "-i", "--nodeps", *rpms], env=env)
+    return root, names, env
 
 
 def build(directory, count):
@@ -34,6 +76,7 @@ def build(directory, count):
         f.write("%_dbpath /usr/lib/sysimage/rpm\n")
     with open(os.path.join(root, "proc/sys/kernel/osrelease"), "w") as f:
         f.write(KERNEL + "\n")
+    mkroot.write_os_release(root)
     rpms, names = [], []
     for i in range(1, count + 1):
         name = f"klp-bench-{i:02d}"
@@ -81,13 +124,14 @@ def interleaved(a_argv, b_argv, env, runs):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", required=True)
+    parser.add_argument("--family", choices=["suse", "redhat"], default="suse")
     parser.add_argument("--patches", type=int, default=20)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--klp", default=os.path.join(os.path.dirname(__file__), "../../target/release/klp"))
     parser.add_argument("--max-ratio", type=float)
     args = parser.parse_args()
     directory = os.path.abspath(args.dir)
-    root, names, env = build(directory, args.patches)
+    root, names, env = (build_redhat if args.family == "redhat" else build)(directory, args.patches)
     klp_argv = [os.path.abspath(args.klp), "--root", root, "-v", "patches"]
     rpm_argv = ["rpm", "--root", root, "-q", *names]
     # Warm both once (page cache), then measure.
@@ -99,7 +143,10 @@ def main():
     owned = sum(1 for p in report["patches"] if p["package"]["owner"] == "package" and p["package"]["cves"])
     if owned != args.patches:
         raise SystemExit(f"bench: klp found {owned} owned patches with CVEs, expected {args.patches}")
+    if report["backend"]["name"] != args.family:
+        raise SystemExit(f"bench: the {report['backend']['name']} backend answered, expected {args.family}")
     result = {
+        "family": args.family,
         "patches": args.patches,
         "runs": args.runs,
         "klp_v_patches_median_ms": round(klp_s * 1000, 2),

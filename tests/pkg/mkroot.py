@@ -9,7 +9,7 @@
 Builds with the real tools (rpmbuild, createrepo_c, zypper), under DIR:
   repo/   kernel-livepatch-<kver>-<flavor> versions 1..N (SUSE-style releases,
           cumulative changelogs with CVE/bsc trailers), made by createrepo_c
-  root/   a system root: rpm database in usr/lib/sysimage/rpm, the repo added
+  root/   a system root: SLES's os-release, rpm database in usr/lib/sysimage/rpm, the repo added
           with zypper, the kernel package and version --installed of the live
           patch installed with zypper, proc/sys/kernel/osrelease, sys/kernel/livepatch
   home/   HOME for rpm (its .rpmmacros puts the database where SUSE has it)
@@ -305,6 +305,18 @@ def test_env(directory):
     }
 
 
+SLES_OS_RELEASE = 'NAME="SLES"\nVERSION="15-SP6"\nVERSION_ID="15.6"\nID="sles"\nID_LIKE="suse"\n'
+
+
+def write_os_release(root):
+    """What SLES ships (klp picks its package backend from it)."""
+    os.makedirs(os.path.join(root, "usr/lib"), exist_ok=True)
+    with open(os.path.join(root, "usr/lib/os-release"), "w") as f:
+        f.write(SLES_OS_RELEASE)
+    os.makedirs(os.path.join(root, "etc"), exist_ok=True)
+    os.symlink("../usr/lib/os-release", os.path.join(root, "etc/os-release"))
+
+
 def zypper(root, env, *args):
     return run(["zypper", "--root", root, "--non-interactive", *args], env=env)
 
@@ -330,6 +342,7 @@ def make(args):
         f.write(args.kernel + "\n")
     with open(os.path.join(root, "proc/sys/kernel/tainted"), "w") as f:
         f.write("32768\n")
+    write_os_release(root)
 
     os.makedirs(os.path.join(root, "etc/zypp"), exist_ok=True)
     with open(env_vars["ZYPP_CONF"], "w") as f:

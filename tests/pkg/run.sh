@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# pkg suite: klp's package layer against the real rpm, rpmbuild, createrepo_c
-# and zypper (Debian's packages). Installs them, builds klp, runs the
-# package-layer integration tests (tests/it/pkg.rs: #[ignore]d in the core
-# suite, so counted there as ignored, and run here with --include-ignored;
-# without the tools they fail), runs the `patches -v` benchmark, and checks
-# that nothing was left on the host.
+# pkg suite: klp's package layer against the real rpm, rpmbuild, createrepo_c,
+# zypper (SUSE backend) and dnf (Red Hat backend), Debian's packages. Installs
+# them, builds klp, runs the package-layer integration tests (tests/it/pkg.rs,
+# tests/it/pkg/*.rs: #[ignore]d in the core suite, so counted there as ignored,
+# and run here with --include-ignored; without the tools they fail), runs the
+# `patches -v` benchmarks (SUSE and Red Hat roots), and checks that nothing was
+# left on the host (dnf without --installroot writes an rpm database and logs
+# there: the list below includes dnf's places).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export KLP_WORK="${KLP_WORK:-$PWD/tests/.work}"
@@ -14,19 +16,21 @@ phase_start=$SECONDS
 phase() { echo "--- pkg: $1 done in $((SECONDS - phase_start))s"; phase_start=$SECONDS; }
 
 need=()
-for tool in rpm rpmbuild createrepo_c zypper; do
+for tool in rpm rpmbuild createrepo_c zypper dnf; do
     command -v "$tool" >/dev/null || need+=("$tool")
 done
 if [ ${#need[@]} -gt 0 ]; then
-    echo "--- pkg: installing rpm createrepo-c zypper (missing: ${need[*]})"
+    echo "--- pkg: installing rpm createrepo-c zypper dnf (missing: ${need[*]})"
     export DEBIAN_FRONTEND=noninteractive
     apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
-    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends rpm createrepo-c zypper >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends rpm createrepo-c zypper dnf >/dev/null
 fi
 phase "tools"
 
 # What the tests must not touch on the host (Debian's rpm and zypper defaults).
-host_paths=("$HOME/.rpmdb" /var/log/zypper.log /run/zypp.pid /usr/lib/sysimage/rpm /var/log/zypp /var/cache/zypp /etc/zypp/repos.d)
+host_paths=("$HOME/.rpmdb" /var/log/zypper.log /run/zypp.pid /usr/lib/sysimage/rpm /var/log/zypp /var/cache/zypp /etc/zypp/repos.d
+    /var/lib/rpm /var/lib/dnf /var/cache/dnf /var/log/dnf.log /var/log/dnf.rpm.log /var/log/dnf.librepo.log
+    /var/log/hawkey.log /etc/yum.repos.d /var/lib/kpatch /usr/lib/kpatch)
 . tests/host-state.sh
 before=$(host_state)
 
@@ -40,6 +44,9 @@ bench_dir=$(mktemp -d "$KLP_WORK/pkg-bench.XXXXXX")
 # Figures only: speed is shown by the benchmark, never gated in CI (a loaded
 # machine moves medians; see BENCHMARKS.md for the target and the figures).
 python3 tests/pkg/bench.py --dir "$bench_dir" --runs 30
+rm -rf "$bench_dir"
+bench_dir=$(mktemp -d "$KLP_WORK/pkg-bench.XXXXXX")
+python3 tests/pkg/bench.py --family redhat --dir "$bench_dir" --runs 30
 rm -rf "$bench_dir"
 phase "benchmark (figures only; target ratio < 2, see BENCHMARKS.md)"
 

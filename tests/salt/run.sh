@@ -40,13 +40,13 @@ trap print_timings EXIT
 phase "system packages"
 # rpm, zypper and createrepo_c are what tests/pkg/mkroot.py builds roots with.
 missing=()
-for tool in rpm:rpm rpmbuild:rpm zypper:zypper createrepo_c:createrepo-c; do
+for tool in rpm:rpm rpmbuild:rpm zypper:zypper createrepo_c:createrepo-c dnf:dnf; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
 done
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then missing+=(python3-venv); fi
 if [ ${#missing[@]} -gt 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
         $(printf '%s\n' "${missing[@]}" | sort -u)
 fi
 

@@ -431,6 +431,9 @@ fn downgrade_lock_symlink_target_is_never_created() {
     let tree = Fixture::new().build();
     std::fs::create_dir_all(tree.join("var/lib/rpm")).unwrap();
     std::fs::write(tree.join("var/lib/rpm/Packages"), "x").unwrap();
+    // A SUSE root: the backend is known, so downgrade gets as far as its lock.
+    std::fs::create_dir_all(tree.join("etc")).unwrap();
+    std::fs::write(tree.join("etc/os-release"), "ID=\"sles\"\nID_LIKE=\"suse\"\n").unwrap();
     for (run_dir_link, lock_link) in [(false, true), (true, false)] {
         let _ = std::fs::remove_dir_all(tree.join("run"));
         let _ = std::fs::remove_file(tree.join("run"));

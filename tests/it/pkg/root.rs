@@ -16,6 +16,13 @@ use std::time::{Duration, Instant};
 pub const KERNEL: &str = "6.4.0-150600.23.22-default";
 pub const PACKAGE: &str = "kernel-livepatch-6_4_0-150600_23_22-default";
 const TOOLS: &[&str] = &["rpm", "rpmbuild", "createrepo_c", "zypper", "python3"];
+const DNF_TOOLS: &[&str] = &["rpm", "rpmbuild", "createrepo_c", "dnf", "python3"];
+
+/// Which of mkroot's scripts builds the root.
+enum Family {
+    Suse,
+    RedHat,
+}
 
 /// The edition mkroot gives version `v`: releases like `150600.2.1`.
 pub fn edition(version: u32) -> String {
@@ -34,8 +41,8 @@ fn on_path(tool: &str) -> bool {
 /// Fails the test, naming what is missing, unless the real tools are on
 /// PATH: a test that needs them is `#[ignore]`d where they may be absent
 /// and run by the suites that install them, never silently skipped.
-fn require_tools() {
-    let missing: Vec<&str> = TOOLS.iter().copied().filter(|t| !on_path(t)).collect();
+fn require_tools(tools: &[&str]) {
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !on_path(t)).collect();
     assert!(
         missing.is_empty(),
         "{} missing: tests/pkg/run.sh and tests/hardening/run.sh install them",
@@ -62,7 +69,12 @@ pub struct PkgRoot {
 impl PkgRoot {
     /// A root from mkroot with these extra arguments, under tests/.work.
     pub fn new(args: &[&str]) -> PkgRoot {
-        PkgRoot::create(args, &work_dir())
+        PkgRoot::create(Family::Suse, args, &work_dir())
+    }
+
+    /// A Red Hat family root from `tests/pkg/mkroot_dnf.py` (real dnf).
+    pub fn new_dnf(args: &[&str]) -> PkgRoot {
+        PkgRoot::create(Family::RedHat, args, &work_dir())
     }
 
     /// The same in the system temp directory, mode 0755, for tests that
@@ -70,22 +82,27 @@ impl PkgRoot {
     /// in a directory only root can enter.
     pub fn new_for_everyone(args: &[&str]) -> PkgRoot {
         use std::os::unix::fs::PermissionsExt;
-        let pkg = PkgRoot::create(args, &std::env::temp_dir());
+        let pkg = PkgRoot::create(Family::Suse, args, &std::env::temp_dir());
         std::fs::set_permissions(pkg.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
         pkg
     }
 
-    fn create(args: &[&str], parent: &Path) -> PkgRoot {
-        require_tools();
-        // The first root builds the shared RPM cache; the others wait for it.
-        static CACHE_BUILT: Mutex<bool> = Mutex::new(false);
-        let mut built = CACHE_BUILT.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = tempfile::Builder::new().prefix("klp-pkg-").tempdir_in(parent).unwrap();
+    fn create(family: Family, args: &[&str], parent: &Path) -> PkgRoot {
+        // The first root of a family builds its shared RPM cache; the others wait for it.
+        static SUSE_BUILT: Mutex<bool> = Mutex::new(false);
+        static REDHAT_BUILT: Mutex<bool> = Mutex::new(false);
         // Versioned: a change of mkroot's packages must not reuse old RPMs.
-        let cache = work_dir().join("pkg-rpms-2");
+        let (tools, script, cache, cache_built) = match family {
+            Family::Suse => (TOOLS, "mkroot.py", "pkg-rpms-2", &SUSE_BUILT),
+            Family::RedHat => (DNF_TOOLS, "mkroot_dnf.py", "dnf-rpms", &REDHAT_BUILT),
+        };
+        require_tools(tools);
+        let mut built = cache_built.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::Builder::new().prefix("klp-pkg-").tempdir_in(parent).unwrap();
+        let cache = work_dir().join(cache);
         let run = || {
             let out = Command::new("python3")
-                .arg(repo_path("tests/pkg/mkroot.py"))
+                .arg(repo_path(&format!("tests/pkg/{script}")))
                 .arg("--dir")
                 .arg(dir.path())
                 .arg("--rpm-cache")
@@ -96,7 +113,7 @@ impl PkgRoot {
                 .expect("python3 runs mkroot.py");
             assert!(
                 out.status.success(),
-                "mkroot.py {args:?} failed: {}{}",
+                "{script} {args:?} failed: {}{}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
@@ -149,11 +166,16 @@ impl PkgRoot {
     /// The installed edition of the live patch package, asked of rpm
     /// directly (not through klp); None when not installed.
     pub fn installed(&self) -> Option<String> {
+        self.installed_of(PACKAGE)
+    }
+
+    /// The installed edition of a package, by rpm; None when not installed.
+    pub fn installed_of(&self, package: &str) -> Option<String> {
         let out = self
             .command("rpm")
             .arg("--root")
             .arg(&self.root)
-            .args(["-q", "--qf", "%{VERSION}-%{RELEASE}\n", PACKAGE])
+            .args(["-q", "--qf", "%{VERSION}-%{RELEASE}\n", package])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
