@@ -183,7 +183,12 @@ fn hidepid_proc_is_reported_as_incomplete_for_nobody() {
     std::fs::remove_dir_all(linked.path().join("proc")).unwrap();
     std::os::unix::fs::symlink("/proc", linked.path().join("proc")).unwrap();
 
-    for (root, mount_point) in [(tree.path(), own.as_path()), (linked.path(), Path::new("/proc"))] {
+    // Issue 10: `proc -> /proc` points out of the root, so it resolves to
+    // the root's own proc (itself): a loop, named, never the host's proc.
+    let (code, doc) = klp_with_hidepid_proc(linked.path(), Path::new("/proc"), true, &["-v", "blocking"]);
+    assert_eq!((code, doc["error"]["code"].as_str()), (1, Some("symlink_loop")), "{doc}");
+    {
+        let (root, mount_point) = (tree.path(), own.as_path());
         let (code, doc) = klp_with_hidepid_proc(root, mount_point, true, &["-v", "blocking"]);
         assert_eq!(code, 0, "{doc}");
         assert_eq!((doc["state"].as_str(), doc["complete"].as_bool()), (Some("in_progress"), Some(false)), "{doc}");

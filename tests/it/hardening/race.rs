@@ -79,7 +79,10 @@ fn assert_fully_described(doc: &Value) {
 #[ignore = "seconds of thread churn: run by tests/hardening/run.sh"]
 fn blocking_over_the_real_proc_survives_thread_churn() {
     let root = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink("/proc", root.path().join("proc")).unwrap();
+    // The host's proc bind-mounted at ROOT/proc in klp's own mount
+    // namespace: a `proc -> /proc` symlink points out of the root, which
+    // klp never follows (issue 10).
+    std::fs::create_dir(root.path().join("proc")).unwrap();
     write_transition_sysfs(root.path());
     // On a kernel with live patching every task has patch_state; this
     // host's kernel may lack it, and then nothing can be read (never "none").
@@ -90,7 +93,7 @@ fn blocking_over_the_real_proc_survives_thread_churn() {
     let (mut runs, mut vanished, mut unreadable, mut scanned) = (0u64, 0u64, 0u64, 0u64);
     let deadline = Instant::now() + race_duration();
     while Instant::now() < deadline {
-        let doc = klp(&["-vv", "blocking"]).root_path(root.path()).run().json(0);
+        let doc = blocking_over_real_proc(root.path());
         runs += 1;
         assert_eq!(doc["state"], "in_progress");
         assert_fully_described(&doc);
@@ -199,4 +202,41 @@ fn blocking_survives_blockers_vanishing_mid_scan() {
     );
     assert!(runs >= 5 && processes >= 20, "too little happened: {runs} runs, {processes} processes");
     assert!(churned_seen > 0, "churned blockers were never listed");
+}
+
+/// `klp -vv blocking` with the host's /proc bind-mounted at `root/proc` in
+/// a private mount namespace of klp's own (nothing stays mounted).
+fn blocking_over_real_proc(root: &Path) -> serde_json::Value {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    let mut command = klp(&["-vv", "blocking"]).root_path(root).command();
+    let target = std::ffi::CString::new(root.join("proc").as_os_str().as_bytes()).unwrap();
+    // SAFETY: only async-signal-safe system calls between fork and exec,
+    // on strings allocated before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            let check = |rc: libc::c_int| if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) };
+            check(libc::unshare(libc::CLONE_NEWNS))?;
+            check(libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ))?;
+            check(libc::mount(
+                c"/proc".as_ptr(),
+                target.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND | libc::MS_REC,
+                std::ptr::null(),
+            ))
+        });
+    }
+    let output = command.output().expect("klp runs in its own mount namespace (needs root)");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout} {}", String::from_utf8_lossy(&output.stderr));
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    crate::support::assert_valid("blocking", &doc);
+    doc
 }
