@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-pub const EXIT_STATUS_HELP: &str = "\
+pub(crate) const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  success; for `check`: no transition in progress (ready)
   1  runtime error (the classic tool's \"error\"); for `check`: a transition is in progress
@@ -12,6 +12,9 @@ Exit status:
 In JSON mode (the default) stdout always holds exactly one JSON document, the report
 or an error document with a stable `error.code`; see `klp schema COMMAND`.";
 
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Parser)]
 #[command(
     name = "klp",
@@ -28,11 +31,11 @@ classic tool's output for existing scripts.",
 pub struct Cli {
     /// More detail; may be given twice (-vv).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// Assume "yes" to confirmations (downgrade).
     #[arg(short = 'n', long = "non-interactive", global = true)]
-    pub non_interactive: bool,
+    pub(crate) non_interactive: bool,
 
     /// Output format: one JSON document, or the classic text.
     #[arg(long, value_enum, default_value_t = Format::Json, env = "KLP_FORMAT", global = true)]
@@ -40,12 +43,15 @@ pub struct Cli {
 
     /// Inspect the system mounted at DIR (its sys/kernel/livepatch and proc).
     #[arg(long, value_name = "DIR", default_value = "/", env = "KLP_ROOT", global = true)]
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Json,
@@ -56,11 +62,13 @@ pub enum Format {
 /// those that print generated text (schemas, man page, completions).
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[allow(missing_docs)] // flattened: its commands are listed one by one
     #[command(flatten)]
     Report(ReportCommand),
 
     /// Print the JSON Schema of a command's report, or of the error document.
     Schema {
+        #[allow(missing_docs)] // help text: the variant's
         #[arg(value_enum)]
         document: SchemaDocument,
     },
@@ -72,6 +80,7 @@ pub enum Command {
     /// Print a shell completion script.
     #[command(hide = true)]
     Completions {
+        #[allow(missing_docs)] // help text: the variant's
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -118,6 +127,9 @@ version (or --to VERSION): show the package-manager command, ask for confirmatio
 
 /// The documents klp prints, each with its schema under `schemas/<name>.json`:
 /// one per report command, and the error document. The one list of them.
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SchemaDocument {
     Status,
@@ -135,35 +147,44 @@ impl SchemaDocument {
     }
 }
 
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Wait until no transition is in progress, or the timeout passes.
     #[arg(long)]
-    pub wait: bool,
+    pub(crate) wait: bool,
 
     /// Longest wait, in seconds (with --wait).
     #[arg(long, value_name = "SECONDS", default_value_t = 300.0, requires = "wait")]
-    pub timeout: f64,
+    pub(crate) timeout: f64,
 
     /// Time between two reads of the state, in seconds (with --wait).
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0, requires = "wait")]
-    pub interval: f64,
+    pub(crate) interval: f64,
 }
 
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct PatchesArgs {
     /// With -vv: refresh the repositories before looking for updates.
     #[arg(long)]
-    pub refresh: bool,
+    pub(crate) refresh: bool,
 }
 
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct DowngradeArgs {
     /// Go to this package version (e.g. `3`) instead of the previous one.
     #[arg(long, value_name = "VERSION")]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
 
     /// Show the plan (from, to, the exact command) and change nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }

@@ -27,20 +27,49 @@ pub const EXIT_USAGE: u8 = 2;
 #[derive(Debug)]
 pub enum Error {
     /// The command line could not be parsed.
-    Usage { message: String },
+    Usage {
+        /// clap's first line.
+        message: String,
+    },
     /// `--root` does not name a directory.
-    RootNotFound { path: PathBuf },
+    RootNotFound {
+        /// `--root` as given.
+        path: PathBuf,
+    },
     /// A file that must be readable could not be read.
-    Read { path: PathBuf, source: io::Error },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why: `permission_denied` or `read_failed` by its kind.
+        source: io::Error,
+    },
     /// A kernel file held something other than what the kernel writes there.
-    MalformedValue { path: PathBuf, content: String, expected: &'static str },
+    MalformedValue {
+        /// The file.
+        path: PathBuf,
+        /// The start of what it held, bounded.
+        content: String,
+        /// What the kernel writes there.
+        expected: &'static str,
+    },
     /// A required sysfs file is missing from a patch directory that still exists.
-    MissingFile { path: PathBuf },
+    MissingFile {
+        /// The file.
+        path: PathBuf,
+    },
     /// Waiting for the transition was given impossible bounds.
-    InvalidArgument { message: String },
+    InvalidArgument {
+        /// Which argument, and its range.
+        message: String,
+    },
     /// Package-layer failures (rpm, zypper), each with its typed details
     /// (boxed: they are large, and errors travel in every `Result`).
-    Package { message: String, failure: Box<PackageFailure> },
+    Package {
+        /// For people.
+        message: String,
+        /// The code and its details.
+        failure: Box<PackageFailure>,
+    },
 }
 
 /// The stable error codes (`error.code`); a failure that does not stop a
@@ -48,7 +77,7 @@ pub enum Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(transform = consts_to_enum)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     /// The command line could not be parsed.
     Usage,
     /// `--root` does not name a directory.
@@ -90,7 +119,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The code as it appears in the JSON documents.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ErrorCode::Usage => "usage",
             ErrorCode::RootNotFound => "root_not_found",
@@ -115,14 +144,14 @@ impl ErrorCode {
 }
 
 /// Every error code, in the order [`ErrorCode`] declares them.
-pub fn error_codes() -> Vec<serde_json::Value> {
+pub(crate) fn error_codes() -> Vec<serde_json::Value> {
     schemars::schema_for!(ErrorCode).get("enum").and_then(|v| v.as_array()).cloned().unwrap_or_default()
 }
 
 /// Schema transform: an enum documented per value (`oneOf`/`anyOf` of
 /// `const`s) becomes one `enum` list, which is what consumers look for;
 /// the per-value docs stay in the code.
-pub fn consts_to_enum(schema: &mut schemars::Schema) {
+pub(crate) fn consts_to_enum(schema: &mut schemars::Schema) {
     let branches = ["oneOf", "anyOf"].iter().find_map(|key| schema.remove(*key));
     let Some(serde_json::Value::Array(branches)) = branches else { return };
     let values: Vec<serde_json::Value> = branches.iter().filter_map(|b| b.get("const").cloned()).collect();
@@ -134,13 +163,21 @@ pub fn consts_to_enum(schema: &mut schemars::Schema) {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "code", content = "details", rename_all = "snake_case")]
 pub enum Problem {
+    /// The command line could not be parsed (no details).
     Usage(()),
+    /// `--root` does not name a directory (no details).
     RootNotFound(()),
+    /// A file could not be read for lack of permission.
     PermissionDenied(OsError),
+    /// A file could not be read for another reason.
     ReadFailed(OsError),
+    /// A kernel file held something the kernel does not write.
     MalformedValue(Malformed),
+    /// A required sysfs file is missing (no details).
     MissingFile(()),
+    /// An argument is out of its range (no details).
     InvalidArgument(()),
+    /// A package-layer failure, under its own code.
     #[serde(untagged)]
     Package(PackageFailure),
 }
@@ -149,94 +186,105 @@ pub enum Problem {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct OsError {
     /// The OS error number (`errno`), when there is one.
-    pub os_error: Option<i32>,
+    pub(crate) os_error: Option<i32>,
 }
 
 /// Details of `malformed_value`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Malformed {
     /// The start of what the file held (at most 64 characters, then `…`).
-    pub content: String,
+    pub(crate) content: String,
     /// What the kernel writes there.
-    pub expected: &'static str,
+    pub(crate) expected: &'static str,
 }
 
 /// A package-layer failure: its code with its details.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "code", content = "details", rename_all = "snake_case")]
 pub enum PackageFailure {
+    /// No live patch package is installed for the running kernel.
     NoPackage(NoPackage),
+    /// The system has no rpm database.
     NoRpmDatabase(NoRpmDatabase),
+    /// No version older than the installed one is available.
     NoOlderVersion(NoOlderVersion),
+    /// The requested version is in no repository.
     VersionNotFound(VersionNotFound),
+    /// The requested version is newer than the installed one.
     VersionNewer(VersionNewer),
+    /// zypper's lock or klp's own is held.
     LockHeld(LockHeld),
+    /// zypper failed.
     ZypperFailed(CommandFailed),
+    /// rpm failed.
     RpmFailed(CommandFailed),
+    /// rpm or zypper is not installed.
     ToolMissing(ToolMissing),
+    /// The user answered "no".
     Declined(Confirmation),
+    /// Confirmation is needed and there is no terminal.
     NoTerminal(Confirmation),
 }
 
 /// What rpm says is installed, re-read after a downgrade failed: present in
 /// the details of every failure of `downgrade` once it knows its package.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct DowngradeState {
+pub(crate) struct DowngradeState {
     /// The live patch package of the running kernel.
-    pub package: String,
+    pub(crate) package: String,
     /// The installed edition the downgrade started from; absent when the
     /// failure came before it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The installed edition now (null: not installed).
-    pub installed: Option<String>,
+    pub(crate) installed: Option<String>,
 }
 
 /// Details of `no_package`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct NoPackage {
     /// The running kernel release; null when unreadable.
-    pub kernel_release: Option<String>,
+    pub(crate) kernel_release: Option<String>,
     #[serde(flatten)]
-    pub state: Option<DowngradeState>,
+    pub(crate) state: Option<DowngradeState>,
 }
 
 /// Details of `no_rpm_database`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct NoRpmDatabase {
     /// The system root that was looked at.
-    pub root: String,
+    pub(crate) root: String,
     /// The database directories looked for, relative to the root.
-    pub looked_in: Vec<String>,
+    pub(crate) looked_in: Vec<String>,
 }
 
 /// Details of `no_older_version`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct NoOlderVersion {
     /// Every edition the repositories offer, oldest first.
-    pub available: Vec<String>,
+    pub(crate) available: Vec<String>,
     #[serde(flatten)]
-    pub state: DowngradeState,
+    pub(crate) state: DowngradeState,
 }
 
 /// Details of `version_not_found`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct VersionNotFound {
     /// `--to` as given.
-    pub requested: String,
+    pub(crate) requested: String,
     /// Every edition the repositories offer, oldest first.
-    pub available: Vec<String>,
+    pub(crate) available: Vec<String>,
     #[serde(flatten)]
-    pub state: DowngradeState,
+    pub(crate) state: DowngradeState,
 }
 
 /// Details of `version_newer`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct VersionNewer {
     /// `--to` as given.
-    pub requested: String,
+    pub(crate) requested: String,
     #[serde(flatten)]
-    pub state: DowngradeState,
+    pub(crate) state: DowngradeState,
 }
 
 /// Details of `lock_held`: klp's own lock (`lock_file`) or zypper's (exit
@@ -245,63 +293,63 @@ pub struct VersionNewer {
 pub struct LockHeld {
     /// klp's downgrade lock, as a path on the host.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lock_file: Option<String>,
+    pub(crate) lock_file: Option<String>,
     /// zypper's argv, when zypper found its lock held.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<Vec<String>>,
+    pub(crate) command: Option<Vec<String>>,
     #[serde(flatten)]
-    pub run: Option<ExitAndOutput>,
+    pub(crate) run: Option<ExitAndOutput>,
     #[serde(flatten)]
-    pub state: Option<DowngradeState>,
+    pub(crate) state: Option<DowngradeState>,
 }
 
 /// Details of `rpm_failed` and `zypper_failed`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CommandFailed {
     /// The argv that failed, or could not be started.
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
     /// Exit status and output; absent when the program could not be started.
     #[serde(flatten)]
-    pub run: Option<ExitAndOutput>,
+    pub(crate) run: Option<ExitAndOutput>,
     /// The edition zypper was to install (a downgrade that zypper reported
     /// done but rpm does not show).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
     #[serde(flatten)]
-    pub state: Option<DowngradeState>,
+    pub(crate) state: Option<DowngradeState>,
 }
 
 /// How a program that ran ended.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ExitAndOutput {
+pub(crate) struct ExitAndOutput {
     /// Its exit status; -1 when killed by a signal.
-    pub exit_code: i32,
+    pub(crate) exit_code: i32,
     /// Its stdout and stderr, cut to 8 KiB.
-    pub output: String,
+    pub(crate) output: String,
 }
 
 /// Details of `tool_missing`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ToolMissing {
     /// The program not found in PATH.
-    pub program: String,
+    pub(crate) program: String,
     #[serde(flatten)]
-    pub state: Option<DowngradeState>,
+    pub(crate) state: Option<DowngradeState>,
 }
 
 /// Details of `declined` and `no_terminal`: what would have run.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Confirmation {
     /// The edition the downgrade was to install.
-    pub to: String,
+    pub(crate) to: String,
     /// The zypper argv it was to run.
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
     #[serde(flatten)]
-    pub state: DowngradeState,
+    pub(crate) state: DowngradeState,
 }
 
 impl PackageFailure {
-    pub fn code(&self) -> ErrorCode {
+    pub(crate) fn code(&self) -> ErrorCode {
         match self {
             PackageFailure::NoPackage(_) => ErrorCode::NoPackage,
             PackageFailure::NoRpmDatabase(_) => ErrorCode::NoRpmDatabase,
@@ -319,7 +367,7 @@ impl PackageFailure {
 
     /// Where a downgrade stood, for the failures that can carry it: set once
     /// the installed version has been re-read after the failure.
-    pub fn state_mut(&mut self) -> Option<&mut Option<DowngradeState>> {
+    pub(crate) fn state_mut(&mut self) -> Option<&mut Option<DowngradeState>> {
         match self {
             PackageFailure::NoPackage(d) => Some(&mut d.state),
             PackageFailure::LockHeld(d) => Some(&mut d.state),
@@ -336,12 +384,12 @@ impl PackageFailure {
 }
 
 impl Error {
-    pub fn read(path: &Path, source: io::Error) -> Self {
+    pub(crate) fn read(path: &Path, source: io::Error) -> Self {
         Error::Read { path: path.to_path_buf(), source }
     }
 
     /// A package-layer error.
-    pub fn package(failure: PackageFailure, message: impl Into<String>) -> Self {
+    pub(crate) fn package(failure: PackageFailure, message: impl Into<String>) -> Self {
         Error::Package { message: message.into(), failure: Box::new(failure) }
     }
 
@@ -351,7 +399,7 @@ impl Error {
     }
 
     /// The stable code, typed.
-    pub fn error_code(&self) -> ErrorCode {
+    pub(crate) fn error_code(&self) -> ErrorCode {
         match self {
             Error::Usage { .. } => ErrorCode::Usage,
             Error::RootNotFound { .. } => ErrorCode::RootNotFound,
@@ -407,12 +455,12 @@ impl Error {
     }
 }
 
-pub fn is_permission_denied(err: &io::Error) -> bool {
+pub(crate) fn is_permission_denied(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::PermissionDenied || err.raw_os_error() == Some(libc::EPERM)
 }
 
 /// A task or patch that disappeared while we looked at it: not an error.
-pub fn is_gone(err: &io::Error) -> bool {
+pub(crate) fn is_gone(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ESRCH)
 }
 
@@ -436,6 +484,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// klp's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use crate::cli::{Cli, EXIT_STATUS_HELP};
 use clap::CommandFactory;
 
+/// The man page, roff.
 pub fn render() -> String {
     let command = Cli::command();
     let man =
@@ -114,6 +115,7 @@ Compared with the older \fBkgr\fR tool there is no \fBpoke\fR command (the kerne
 \fBzypper\fR(8), \fBrpm\fR(8), the kernel's Documentation/livepatch/livepatch.rst
 "#;
 
+/// The completion script for `shell`.
 pub fn completions(shell: clap_complete::Shell) -> String {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "klp", &mut out);

@@ -5,7 +5,7 @@ use crate::sys::SysRoot;
 use crate::{Error, Result};
 use std::time::{Duration, Instant};
 
-pub fn run(ctx: &Context, args: &CheckArgs) -> Result<CheckReport> {
+pub(crate) fn run(ctx: &Context, args: &CheckArgs) -> Result<CheckReport> {
     if !args.wait {
         return Ok(CheckReport { status: build_status(&ctx.sys)?, wait: None });
     }
@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<CheckReport> {
 
 /// Polls the status until ready or the timeout passes; the last status read
 /// is the answer (one more read happens at the deadline).
-pub fn wait_for_ready(
+pub(crate) fn wait_for_ready(
     sys: &SysRoot,
     timeout: f64,
     interval: f64,

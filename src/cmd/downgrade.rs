@@ -5,7 +5,7 @@ use crate::report::{DowngradeReport, SchemaVersion};
 use crate::sys::{livepatch, SysRoot};
 use crate::Result;
 
-pub fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
+pub(crate) fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
     let patch_before = loaded_patch(&ctx.sys)?;
     let request = Request {
         root: ctx.sys.root(),

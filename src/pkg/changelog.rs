@@ -9,6 +9,7 @@ use super::rpm::ChangelogEntry;
 use regex_lite::Regex;
 use std::sync::OnceLock;
 
+/// What a changelog says the package fixes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fixes {
     /// Newest first, each once.
@@ -42,6 +43,7 @@ fn items(text: &str) -> Vec<String> {
     items
 }
 
+/// The CVEs and other fixes of a package's changelog entries.
 pub fn parse(changelog: &[ChangelogEntry]) -> Fixes {
     let mut fixes = Fixes::default();
     let mut cve_bugs: Vec<String> = Vec::new();

@@ -16,17 +16,18 @@ use regex_lite::Regex;
 use std::path::Path;
 
 /// Where lifecycle data lives, inside the root, in order of precedence (lowest first).
-pub const DATA_DIRS: [&str; 3] = ["usr/share/lifecycle/data", "usr/lib/lifecycle/data", "var/lib/lifecycle/data"];
+pub(crate) const DATA_DIRS: [&str; 3] =
+    ["usr/share/lifecycle/data", "usr/lib/lifecycle/data", "var/lib/lifecycle/data"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    pub date: String,
+pub(crate) struct Found {
+    pub(crate) date: String,
     /// The file, as seen inside the root.
-    pub file: String,
+    pub(crate) file: String,
 }
 
 /// The end-of-support date that lifecycle data gives the package, if any.
-pub fn lookup(root: &Path, name: &str, version: &str, release: &str) -> Option<Found> {
+pub(crate) fn lookup(root: &Path, name: &str, version: &str, release: &str) -> Option<Found> {
     let mut found = None;
     for dir in DATA_DIRS {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
@@ -96,7 +97,7 @@ pub fn is_date(text: &str) -> bool {
 }
 
 /// `YYYY-MM-DD` (UTC) of a Unix time; None outside the years 0001-9999.
-pub fn date_of(seconds: i64) -> Option<String> {
+pub(crate) fn date_of(seconds: i64) -> Option<String> {
     let date = Offset::UTC.to_datetime(Timestamp::from_second(seconds).ok()?).date();
     (date.year() >= 1).then(|| date.to_string())
 }
@@ -111,7 +112,7 @@ pub fn plus_one_year(date: &str) -> String {
 }
 
 /// Today's date (UTC).
-pub fn today() -> String {
+pub(crate) fn today() -> String {
     Offset::UTC.to_datetime(Timestamp::now()).date().to_string()
 }
 

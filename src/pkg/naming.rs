@@ -17,7 +17,7 @@ pub fn livepatch_package(kernel: &str) -> Option<String> {
 }
 
 /// The kernel package itself: `kernel-default-6.4.0-150600.23.22`.
-pub fn kernel_package(kernel: &str) -> Option<String> {
+pub(crate) fn kernel_package(kernel: &str) -> Option<String> {
     let (version, release, flavor) = split_kernel_release(kernel)?;
     Some(format!("kernel-{flavor}-{version}-{release}"))
 }
@@ -32,7 +32,7 @@ pub fn edition_from_patch_name(patch: &str) -> Option<(String, String)> {
 }
 
 /// Directories (inside the root) that hold the kernel's live patch modules.
-pub fn module_dirs(kernel: &str) -> [String; 2] {
+pub(crate) fn module_dirs(kernel: &str) -> [String; 2] {
     [format!("/lib/modules/{kernel}/livepatch"), format!("/usr/lib/modules/{kernel}/livepatch")]
 }
 
@@ -40,7 +40,7 @@ pub fn module_dirs(kernel: &str) -> [String; 2] {
 /// by the sysfs name they load as: the file name without `.ko[.xz|.zst|.gz]`,
 /// dashes as underscores (the kernel turns dashes into underscores). Listed
 /// anew on every call: the file name changes with every version.
-pub fn module_files(root: &Path, kernel: &str) -> Vec<(String, String)> {
+pub(crate) fn module_files(root: &Path, kernel: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
     for dir in module_dirs(kernel) {
         let Ok(entries) = std::fs::read_dir(root.join(dir.trim_start_matches('/'))) else { continue };
@@ -55,14 +55,9 @@ pub fn module_files(root: &Path, kernel: &str) -> Vec<(String, String)> {
     found
 }
 
-/// The module file of one loaded patch, if present.
-pub fn find_module_file(root: &Path, kernel: &str, patch: &str) -> Option<String> {
-    module_files(root, kernel).into_iter().find(|(name, _)| name == patch).map(|(_, path)| path)
-}
-
 /// `modules/<kernel>/livepatch/<file>`: a module's path without the
 /// `/lib` or `/usr/lib` in front, to match rpm's file list either way.
-pub fn module_key(path: &str) -> &str {
+pub(crate) fn module_key(path: &str) -> &str {
     path.find("/modules/").map_or(path, |at| &path[at + 1..])
 }
 
@@ -102,11 +97,14 @@ mod tests {
         std::fs::create_dir_all(&modules).unwrap();
         std::fs::write(modules.join("livepatch-6-150400_2_2.ko.zst"), "").unwrap();
         std::fs::write(modules.join("livepatch-7-150400_3_1.ko"), "").unwrap();
+        let find = |patch: &str| {
+            module_files(dir.path(), "6.4.0-1-default").into_iter().find(|(name, _)| name == patch).map(|(_, p)| p)
+        };
         assert_eq!(
-            find_module_file(dir.path(), "6.4.0-1-default", "livepatch_6_150400_2_2").as_deref(),
+            find("livepatch_6_150400_2_2").as_deref(),
             Some("/lib/modules/6.4.0-1-default/livepatch/livepatch-6-150400_2_2.ko.zst")
         );
-        assert_eq!(find_module_file(dir.path(), "6.4.0-1-default", "livepatch_5_150400_1_1"), None);
+        assert_eq!(find("livepatch_5_150400_1_1"), None);
         assert_eq!(
             module_key("/usr/lib/modules/k/livepatch/livepatch-1-1.ko"),
             module_key("/lib/modules/k/livepatch/livepatch-1-1.ko")

@@ -5,35 +5,35 @@ use serde::Serialize;
 /// `klp downgrade`: replace the live patch package with an older version.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DowngradeReport {
-    pub schema_version: SchemaVersion,
+    pub(crate) schema_version: SchemaVersion,
     /// What happened to the package (`pkg::downgrade::run`).
     #[serde(flatten)]
-    pub change: PackageChange,
+    pub(crate) change: PackageChange,
     /// Loaded live patch (sysfs) before and after.
-    pub patch_before: Option<String>,
-    pub patch_after: Option<String>,
-    pub warnings: Vec<Warning>,
+    pub(crate) patch_before: Option<String>,
+    pub(crate) patch_after: Option<String>,
+    pub(crate) warnings: Vec<Warning>,
 }
 
 /// The package side of a downgrade: the plan, and what rpm shows after it ran.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct PackageChange {
+pub(crate) struct PackageChange {
     /// Package name (`kernel-livepatch-<kver>-<flavor>`).
-    pub package: String,
+    pub(crate) package: String,
     /// Installed edition before (`VERSION-RELEASE`).
-    pub from: String,
+    pub(crate) from: String,
     /// Target edition (`VERSION-RELEASE`).
-    pub to: String,
+    pub(crate) to: String,
     /// True with `--dry-run`: nothing was run.
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Whether the installed package changed.
-    pub changed: bool,
+    pub(crate) changed: bool,
     /// The package-manager command, as an argv list.
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
     /// The package manager's exit status; null when it was not run.
-    pub zypper_exit_code: Option<i32>,
+    pub(crate) zypper_exit_code: Option<i32>,
     /// Installed edition re-read with rpm after the command; null on dry run.
-    pub installed_after: Option<String>,
+    pub(crate) installed_after: Option<String>,
 }
 
 impl PackageChange {
@@ -41,7 +41,7 @@ impl PackageChange {
     /// run by a shell. Our own rather than `shlex` or `shell-words`: both
     /// quote `=`, which would print zypper's `NAME=EDITION` as `'NAME=EDITION'`
     /// in the summary and the prompt that people and scripts already read.
-    pub fn command_line(&self) -> String {
+    pub(crate) fn command_line(&self) -> String {
         self.command
             .iter()
             .map(|arg| {

@@ -26,10 +26,10 @@ mod status;
 
 pub use blocking::*;
 pub use common::*;
-pub use downgrade::*;
+pub(crate) use downgrade::*;
 pub use error::*;
-pub use patches::*;
-pub use status::*;
+pub(crate) use patches::*;
+pub(crate) use status::*;
 
 use crate::cli::SchemaDocument;
 use schemars::generate::SchemaSettings;
@@ -40,10 +40,15 @@ use schemars::{JsonSchema, Schema};
 #[derive(Debug, serde::Serialize)]
 #[serde(untagged)]
 pub enum Report {
+    /// `klp status`.
     Status(StatusReport),
+    /// `klp check`.
     Check(CheckReport),
+    /// `klp patches`.
     Patches(PatchesReport),
+    /// `klp blocking`.
     Blocking(BlockingReport),
+    /// `klp downgrade`.
     Downgrade(DowngradeReport),
 }
 

@@ -22,12 +22,12 @@ use std::path::{Path, PathBuf};
 
 /// The system being inspected.
 #[derive(Debug, Clone)]
-pub struct SysRoot {
+pub(crate) struct SysRoot {
     root: PathBuf,
 }
 
 impl SysRoot {
-    pub fn new(root: &Path) -> Result<Self> {
+    pub(crate) fn new(root: &Path) -> Result<Self> {
         match std::fs::metadata(root) {
             Ok(meta) if meta.is_dir() => {}
             Err(e) if !is_gone(&e) => return Err(Error::read(root, e)),
@@ -36,27 +36,27 @@ impl SysRoot {
         Ok(SysRoot { root: root.to_path_buf() })
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
-    pub fn livepatch_dir(&self) -> PathBuf {
+    pub(crate) fn livepatch_dir(&self) -> PathBuf {
         self.root.join("sys/kernel/livepatch")
     }
 
-    pub fn proc_dir(&self) -> PathBuf {
+    pub(crate) fn proc_dir(&self) -> PathBuf {
         self.root.join("proc")
     }
 
     /// Running kernel release, None when unreadable.
-    pub fn kernel_release(&self) -> Option<String> {
+    pub(crate) fn kernel_release(&self) -> Option<String> {
         let text = std::fs::read_to_string(self.proc_dir().join("sys/kernel/osrelease")).ok()?;
         let release = text.trim();
         (!release.is_empty()).then(|| release.to_string())
     }
 
     /// Kernel taint mask; None when unreadable, an error when malformed.
-    pub fn taint_mask(&self) -> Result<Option<u64>> {
+    pub(crate) fn taint_mask(&self) -> Result<Option<u64>> {
         let path = self.proc_dir().join("sys/kernel/tainted");
         match read_small(&path) {
             Ok(text) => parse_int::<u64>(&path, &text, "an unsigned integer").map(Some),
@@ -66,13 +66,13 @@ impl SysRoot {
 }
 
 /// Bit 15 of the taint mask, letter `K`: a live patch was loaded since boot.
-pub const TAINT_LIVEPATCH: u64 = 1 << 15;
+pub(crate) const TAINT_LIVEPATCH: u64 = 1 << 15;
 
 /// Largest file we read whole; kernel attribute files are one line.
 const SMALL_FILE_LIMIT: u64 = 4096;
 
 /// Reads a one-line kernel attribute file.
-pub fn read_small(path: &Path) -> io::Result<String> {
+pub(crate) fn read_small(path: &Path) -> io::Result<String> {
     let file = std::fs::File::open(path)?;
     let mut bytes = Vec::with_capacity(16);
     file.take(SMALL_FILE_LIMIT).read_to_end(&mut bytes)?;
@@ -94,7 +94,7 @@ pub fn parse_bool(path: &Path, text: &str) -> Result<bool> {
     }
 }
 
-pub fn malformed(path: &Path, text: &str, expected: &'static str) -> Error {
+pub(crate) fn malformed(path: &Path, text: &str, expected: &'static str) -> Error {
     const SHOWN: usize = 64;
     let mut content: String = text.chars().take(SHOWN).collect();
     if text.chars().count() > SHOWN {
@@ -106,7 +106,7 @@ pub fn malformed(path: &Path, text: &str, expected: &'static str) -> Error {
 /// Reads an attribute; `Ok(None)` when it does not exist. Whether that is
 /// fine (an attribute older kernels lack) or not (its directory is there but
 /// a required file is not) is for the caller to say.
-pub fn read_attr(path: &Path) -> Result<Option<String>> {
+pub(crate) fn read_attr(path: &Path) -> Result<Option<String>> {
     match read_small(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if is_gone(&e) => Ok(None),

@@ -19,13 +19,13 @@ use crate::report::{BlockingThread, ThreadScan, Verbose, Warning, WarningCode};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub struct ScanOptions {
+pub(crate) struct ScanOptions {
     /// The `patch_state` every task must reach.
-    pub target: u8,
-    pub with_cmdline: bool,
-    pub with_stack: bool,
+    pub(crate) target: u8,
+    pub(crate) with_cmdline: bool,
+    pub(crate) with_stack: bool,
     /// The transitioning patch's functions, for the culprit search.
-    pub culprits: CulpritIndex,
+    pub(crate) culprits: CulpritIndex,
 }
 
 /// Counts of one kind of trouble, and one example path.
@@ -54,7 +54,7 @@ impl Tally {
 
 /// The blocking threads and the counts, with a warning for each kind of
 /// file that could not be read.
-pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<(ThreadScan, Vec<Warning>)> {
+pub(crate) fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<(ThreadScan, Vec<Warning>)> {
     let proc_dir = sys.proc_dir();
     let mut result = ThreadScan::default();
     let mut warnings = Vec::new();
@@ -223,8 +223,11 @@ fn describe(
 /// The fields of `/proc/<pid>/task/<tid>/stat` that klp reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskStat {
+    /// Field 2, between the first `(` and the last `)`.
     pub comm: String,
+    /// Field 3, the scheduler state letter.
     pub state: char,
+    /// Field 9, `PF_*` flags.
     pub flags: u32,
 }
 
@@ -288,6 +291,7 @@ fn read_into(path: &Path, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(len)
 }
 
+/// `-1`, `0` or `1`, with an optional newline.
 pub fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
     match bytes {
         b"-1\n" | b"-1" => Ok(-1),
@@ -299,7 +303,7 @@ pub fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
 
 /// Whether `/proc` is mounted with `hidepid` (other users' processes hidden
 /// from non-root), from `<root>/proc/self/mountinfo`.
-pub fn proc_hides_pids(sys: &SysRoot) -> bool {
+pub(crate) fn proc_hides_pids(sys: &SysRoot) -> bool {
     let proc_dir = sys.proc_dir();
     let Ok(text) = std::fs::read_to_string(proc_dir.join("self/mountinfo")) else { return false };
     // The mount that serves <root>/proc, wherever that is (`--root` may
