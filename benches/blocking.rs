@@ -1,6 +1,6 @@
 //! Benchmark: `klp blocking -vv` over 100,000 threads (1% blocking) against
 //! a floor program that only opens and reads the same `patch_state` files.
-//! Targets: within 1.5x of the floor's time, under 16 MiB peak RSS.
+//! Targets: within 1.15x of the floor's time, under 16 MiB peak RSS (issue 10).
 //!
 //!     cargo bench --bench blocking            (builds both binaries in release)
 //!     KLP_BENCH_THREADS=20000 cargo bench --bench blocking
@@ -72,10 +72,10 @@ fn main() {
     println!("floor (read patch_state only): {:>8.1} ms  peak RSS {:>6} KiB", ms(floor_median), floor_rss);
     println!("klp -vv blocking:              {:>8.1} ms  peak RSS {:>6} KiB", ms(klp_median), klp_rss);
     println!(
-        "ratio klp/floor: {ratio:.2} (target <= 1.5); klp peak RSS {:.1} MiB (target < 16)",
+        "ratio klp/floor: {ratio:.2} (target <= 1.15); klp peak RSS {:.1} MiB (target < 16)",
         klp_rss as f64 / 1024.0
     );
-    let ok = ratio <= 1.5 && klp_rss < 16 * 1024;
+    let ok = ratio <= 1.15 && klp_rss < 16 * 1024;
     println!("{}", if ok { "targets met" } else { "TARGET MISSED" });
     if !ok {
         std::process::exit(1);

@@ -8,7 +8,10 @@ pub(crate) const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  success; for `check`: no transition in progress (ready)
   1  runtime error (the classic tool's \"error\"); for `check`: a transition is in progress
-  2  usage error; for `check`: the state could not be determined
+  2  usage error (also any out-of-range argument: `invalid_argument`); for `check`: the
+     state could not be determined, or its answer could not be written
+  130, 143  `check --wait` interrupted by SIGINT or SIGTERM (the document says
+     `interrupted: true` and holds the last state read)
 In JSON mode (the default) stdout always holds exactly one JSON document, the report
 or an error document with a stable `error.code`; see `klp schema COMMAND`.";
 
@@ -156,12 +159,14 @@ pub struct CheckArgs {
     #[arg(long)]
     pub(crate) wait: bool,
 
-    /// Longest wait, in seconds (with --wait).
-    #[arg(long, value_name = "SECONDS", default_value_t = 300.0, requires = "wait")]
+    /// Longest wait, in seconds (with --wait): 0 to 31536000 (one year).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0, requires = "wait",
+          allow_negative_numbers = true, value_parser = parse_timeout)]
     pub(crate) timeout: f64,
 
-    /// Time between two reads of the state, in seconds (with --wait).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, requires = "wait")]
+    /// Time between two reads of the state, in seconds (with --wait): 0.01 to 3600.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, requires = "wait",
+          allow_negative_numbers = true, value_parser = parse_interval)]
     pub(crate) interval: f64,
 }
 
@@ -180,11 +185,81 @@ pub struct PatchesArgs {
 #[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct DowngradeArgs {
-    /// Go to this package version (e.g. `3`) instead of the previous one.
-    #[arg(long, value_name = "VERSION")]
+    /// Go to this package version (e.g. `3`, `3-1`, `1:3`) instead of the previous one.
+    #[arg(long, value_name = "VERSION", allow_hyphen_values = true, value_parser = parse_version)]
     pub(crate) to: Option<String>,
 
     /// Show the plan (from, to, the exact command) and change nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+/// Bounds of `check --wait`, in seconds.
+pub(crate) const TIMEOUT_MAX: f64 = 365.0 * 24.0 * 3600.0;
+pub(crate) const INTERVAL_MIN: f64 = 0.01;
+pub(crate) const INTERVAL_MAX: f64 = 3600.0;
+
+/// A number of seconds, finite and within `[min, max]`: checked once, here,
+/// so that no later `Duration` conversion can panic and no poll can spin.
+fn seconds(text: &str, min: f64, max: f64) -> Result<f64, String> {
+    let value: f64 = text.trim().parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !value.is_finite() || value < min || value > max {
+        return Err(format!("{text} is out of range: a number of seconds from {min} to {max}"));
+    }
+    Ok(value)
+}
+
+pub(crate) fn parse_timeout(text: &str) -> Result<f64, String> {
+    seconds(text, 0.0, TIMEOUT_MAX)
+}
+
+pub(crate) fn parse_interval(text: &str) -> Result<f64, String> {
+    seconds(text, INTERVAL_MIN, INTERVAL_MAX)
+}
+
+/// `[EPOCH:]VERSION[-RELEASE]`: an epoch must fit rpm's (32 bits) rather
+/// than be dropped, and the version must be there.
+pub(crate) fn parse_version(text: &str) -> Result<String, String> {
+    let rest = match text.split_once(':') {
+        Some((epoch, rest)) => {
+            if epoch.is_empty() || !epoch.bytes().all(|b| b.is_ascii_digit()) || epoch.parse::<u32>().is_err() {
+                return Err(format!("epoch {epoch:?} of {text:?} is not a number from 0 to {}", u32::MAX));
+            }
+            rest
+        }
+        None => text,
+    };
+    let valid = |c: char| c.is_ascii_alphanumeric() || "._+~^-".contains(c) || c == '_';
+    if rest.is_empty() || rest.starts_with('-') || !rest.chars().all(valid) {
+        return Err(format!("{text:?} is not a package version ([EPOCH:]VERSION[-RELEASE])"));
+    }
+    Ok(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_finite_and_bounded() {
+        assert_eq!(parse_timeout("0"), Ok(0.0));
+        assert_eq!(parse_timeout("31536000"), Ok(TIMEOUT_MAX));
+        assert_eq!(parse_interval("0.01"), Ok(0.01));
+        for bad in ["-1", "1e19", "inf", "NaN", "31536001", "", "1s", "-0.5"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+        for bad in ["0", "1e-10", "0.009", "1e20", "-1", "nan", "3601"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn versions_keep_their_epoch_or_fail() {
+        for ok in ["3", "3-1", "1:3", "4294967295:3-1.2", "10_2"] {
+            assert_eq!(parse_version(ok).as_deref(), Ok(ok));
+        }
+        for bad in ["99999999999999999999:3", "4294967296:3", ":3", "x:3", "", "-1", "3 4", "1:", "a/b"] {
+            assert!(parse_version(bad).is_err(), "{bad}");
+        }
+    }
 }

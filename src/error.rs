@@ -10,6 +10,7 @@
 //! The package layer's failures ([`PackageFailure`]) are defined here, not in
 //! `pkg/`, so that this module depends on no reader.
 
+use crate::sys::fs::Failure;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt;
@@ -25,51 +26,30 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// Everything that makes a command fail.
 #[derive(Debug)]
+#[allow(missing_docs)] // the fields: each variant's doc says what it holds
 pub enum Error {
     /// The command line could not be parsed.
-    Usage {
-        /// clap's first line.
-        message: String,
-    },
+    Usage { message: String },
     /// `--root` does not name a directory.
-    RootNotFound {
-        /// `--root` as given.
-        path: PathBuf,
-    },
+    RootNotFound { path: PathBuf },
     /// A file that must be readable could not be read.
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why: `permission_denied` or `read_failed` by its kind.
-        source: io::Error,
-    },
+    Read { path: PathBuf, source: io::Error },
     /// A kernel file held something other than what the kernel writes there.
-    MalformedValue {
-        /// The file.
-        path: PathBuf,
-        /// The start of what it held, bounded.
-        content: String,
-        /// What the kernel writes there.
-        expected: &'static str,
-    },
+    MalformedValue { path: PathBuf, content: String, expected: &'static str },
     /// A required sysfs file is missing from a patch directory that still exists.
-    MissingFile {
-        /// The file.
-        path: PathBuf,
-    },
+    MissingFile { path: PathBuf },
+    /// A FIFO, socket, device or directory where a regular file was expected.
+    NotRegularFile { path: PathBuf, file_type: &'static str },
+    /// A file holding more than klp reads of it (kernel files are small).
+    TooLarge { path: PathBuf, limit: u64 },
+    /// `sys/` or `sys/kernel` is missing under the root: sysfs is not
+    /// mounted there, so whether live patching is supported is unknown.
+    SysfsMissing { path: PathBuf },
     /// Waiting for the transition was given impossible bounds.
-    InvalidArgument {
-        /// Which argument, and its range.
-        message: String,
-    },
+    InvalidArgument { message: String },
     /// Package-layer failures (rpm, zypper), each with its typed details
     /// (boxed: they are large, and errors travel in every `Result`).
-    Package {
-        /// For people.
-        message: String,
-        /// The code and its details.
-        failure: Box<PackageFailure>,
-    },
+    Package { message: String, failure: Box<PackageFailure> },
 }
 
 /// The stable error codes (`error.code`); a failure that does not stop a
@@ -88,8 +68,17 @@ pub(crate) enum ErrorCode {
     ReadFailed,
     /// A kernel file held something other than what the kernel writes there.
     MalformedValue,
-    /// A required sysfs file is missing.
+    /// A required sysfs file is missing (as a warning: a file that is gone
+    /// while its directory is still there).
     MissingFile,
+    /// A FIFO, socket, device or directory where a regular file belongs.
+    NotRegularFile,
+    /// A file holding more than the kernel ever writes there.
+    TooLarge,
+    /// A symlink loop (ELOOP) on the way to a file.
+    SymlinkLoop,
+    /// No `sys/` or `sys/kernel` under the root: sysfs is not mounted.
+    SysfsMissing,
     /// An argument is out of its range.
     InvalidArgument,
     /// No live patch package is installed for the running kernel (or its
@@ -127,6 +116,10 @@ impl ErrorCode {
             ErrorCode::ReadFailed => "read_failed",
             ErrorCode::MalformedValue => "malformed_value",
             ErrorCode::MissingFile => "missing_file",
+            ErrorCode::NotRegularFile => "not_regular_file",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::SymlinkLoop => "symlink_loop",
+            ErrorCode::SysfsMissing => "sysfs_missing",
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::NoPackage => "no_package",
             ErrorCode::NoRpmDatabase => "no_rpm_database",
@@ -175,6 +168,14 @@ pub enum Problem {
     MalformedValue(Malformed),
     /// A required sysfs file is missing (no details).
     MissingFile(()),
+    /// Something other than a regular file where one was expected.
+    NotRegularFile(NotRegular),
+    /// A file larger than klp reads.
+    TooLarge(Limit),
+    /// A symlink loop under the root.
+    SymlinkLoop(OsError),
+    /// sysfs is not mounted under the root (no details).
+    SysfsMissing(()),
     /// An argument is out of its range (no details).
     InvalidArgument(()),
     /// A package-layer failure, under its own code.
@@ -187,6 +188,24 @@ pub enum Problem {
 pub struct OsError {
     /// The OS error number (`errno`), when there is one.
     pub(crate) os_error: Option<i32>,
+}
+
+/// Details of `not_regular_file`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct NotRegular {
+    /// What is there instead: `fifo`, `socket`, `character device`,
+    /// `block device`, `directory`.
+    pub(crate) file_type: &'static str,
+    /// The OS error number, when the kernel reported it (EISDIR).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) os_error: Option<i32>,
+}
+
+/// Details of `too_large`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Limit {
+    /// The most klp reads of that file, in bytes.
+    pub(crate) limit_bytes: u64,
 }
 
 /// Details of `malformed_value`.
@@ -403,8 +422,15 @@ impl Error {
         match self {
             Error::Usage { .. } => ErrorCode::Usage,
             Error::RootNotFound { .. } => ErrorCode::RootNotFound,
-            Error::Read { source, .. } if is_permission_denied(source) => ErrorCode::PermissionDenied,
-            Error::Read { .. } => ErrorCode::ReadFailed,
+            Error::Read { source, .. } => match crate::sys::fs::classify(source) {
+                Failure::Denied => ErrorCode::PermissionDenied,
+                Failure::Loop => ErrorCode::SymlinkLoop,
+                Failure::NotRegularFile => ErrorCode::NotRegularFile,
+                Failure::Gone | Failure::TooLarge | Failure::Other => ErrorCode::ReadFailed,
+            },
+            Error::NotRegularFile { .. } => ErrorCode::NotRegularFile,
+            Error::TooLarge { .. } => ErrorCode::TooLarge,
+            Error::SysfsMissing { .. } => ErrorCode::SysfsMissing,
             Error::MalformedValue { .. } => ErrorCode::MalformedValue,
             Error::MissingFile { .. } => ErrorCode::MissingFile,
             Error::InvalidArgument { .. } => ErrorCode::InvalidArgument,
@@ -427,7 +453,10 @@ impl Error {
             Error::RootNotFound { path }
             | Error::Read { path, .. }
             | Error::MalformedValue { path, .. }
-            | Error::MissingFile { path } => Some(path),
+            | Error::MissingFile { path }
+            | Error::NotRegularFile { path, .. }
+            | Error::TooLarge { path, .. }
+            | Error::SysfsMissing { path } => Some(path),
             _ => None,
         }
     }
@@ -439,12 +468,20 @@ impl Error {
             Error::RootNotFound { .. } => Problem::RootNotFound(()),
             Error::Read { source, .. } => {
                 let details = OsError { os_error: source.raw_os_error() };
-                if is_permission_denied(source) {
-                    Problem::PermissionDenied(details)
-                } else {
-                    Problem::ReadFailed(details)
+                match self.error_code() {
+                    ErrorCode::PermissionDenied => Problem::PermissionDenied(details),
+                    ErrorCode::SymlinkLoop => Problem::SymlinkLoop(details),
+                    ErrorCode::NotRegularFile => {
+                        Problem::NotRegularFile(NotRegular { file_type: "directory", os_error: details.os_error })
+                    }
+                    _ => Problem::ReadFailed(details),
                 }
             }
+            Error::NotRegularFile { file_type, .. } => {
+                Problem::NotRegularFile(NotRegular { file_type, os_error: None })
+            }
+            Error::TooLarge { limit, .. } => Problem::TooLarge(Limit { limit_bytes: *limit }),
+            Error::SysfsMissing { .. } => Problem::SysfsMissing(()),
             Error::MalformedValue { content, expected, .. } => {
                 Problem::MalformedValue(Malformed { content: content.clone(), expected })
             }
@@ -453,15 +490,6 @@ impl Error {
             Error::Package { failure, .. } => Problem::Package((**failure).clone()),
         }
     }
-}
-
-pub(crate) fn is_permission_denied(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::PermissionDenied || err.raw_os_error() == Some(libc::EPERM)
-}
-
-/// A task or patch that disappeared while we looked at it: not an error.
-pub(crate) fn is_gone(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ESRCH)
 }
 
 impl fmt::Display for Error {
@@ -476,6 +504,17 @@ impl fmt::Display for Error {
                 write!(f, "unexpected content in {}: {content:?} (expected {expected})", path.display())
             }
             Error::MissingFile { path } => write!(f, "required file {} is missing", path.display()),
+            Error::NotRegularFile { path, file_type } => {
+                write!(f, "{} is a {file_type}, not a regular file: refused", path.display())
+            }
+            Error::TooLarge { path, limit } => {
+                write!(f, "{} holds more than {limit} bytes, more than the kernel ever writes there", path.display())
+            }
+            Error::SysfsMissing { path } => write!(
+                f,
+                "{} is missing: sysfs is not mounted under the root, so live patching support is unknown",
+                path.display()
+            ),
             Error::InvalidArgument { message } => write!(f, "{message}"),
             Error::Package { message, .. } => write!(f, "{message}"),
         }
@@ -502,6 +541,11 @@ mod tests {
             Error::read(Path::new("/x"), io::Error::from_raw_os_error(libc::EIO)),
             Error::MalformedValue { path: "/x".into(), content: "c".into(), expected: "e" },
             Error::MissingFile { path: "/x".into() },
+            Error::read(Path::new("/x"), io::Error::from_raw_os_error(libc::ELOOP)),
+            Error::read(Path::new("/x"), io::Error::from_raw_os_error(libc::EISDIR)),
+            Error::NotRegularFile { path: "/x".into(), file_type: "fifo" },
+            Error::TooLarge { path: "/x".into(), limit: 1 },
+            Error::SysfsMissing { path: "/x".into() },
             Error::InvalidArgument { message: "m".into() },
             Error::package(PackageFailure::NoPackage(NoPackage { kernel_release: None, state: None }), "m"),
             Error::package(PackageFailure::NoRpmDatabase(NoRpmDatabase { root: "/".into(), looked_in: vec![] }), "m"),

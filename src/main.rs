@@ -2,7 +2,8 @@
 //!
 //! Stdout gets exactly one document: the report (JSON or text) or, in JSON
 //! mode, the error document. Human-readable errors and warnings go to stderr.
-//! A closed stdout (`klp ... | head`) ends the program quietly.
+//! A closed stdout (`klp ... | head`) ends the program quietly. argv is read
+//! as `OsString`s: a non-UTF-8 argument is a usage error, never a panic.
 
 use clap::Parser;
 use klp::cli::{Cli, Command, Format, ReportCommand};
@@ -12,7 +13,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(std::env::args_os()) {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
@@ -23,14 +24,15 @@ fn main() -> ExitCode {
             let mut json =
                 serde_json::to_string_pretty(&klp::report::schema_of(*document).to_value()).expect("serializable");
             json.push('\n');
-            finish(&json, EXIT_OK)
+            finish(&json, EXIT_OK, false)
         }
-        Command::Manpage => finish(&klp::manpage::render(), EXIT_OK),
-        Command::Completions { shell } => finish(&klp::manpage::completions(*shell), EXIT_OK),
+        Command::Manpage => finish(&klp::manpage::render(), EXIT_OK, false),
+        Command::Completions { shell } => finish(&klp::manpage::completions(*shell), EXIT_OK, false),
     }
 }
 
 fn run_report(cli: &Cli, command: &ReportCommand) -> ExitCode {
+    let is_check = matches!(command, ReportCommand::Check(_));
     match klp::cmd::run(cli, command) {
         Ok(report) => {
             let body = match cli.format {
@@ -40,19 +42,24 @@ fn run_report(cli: &Cli, command: &ReportCommand) -> ExitCode {
                     klp::render::render(&report)
                 }
             };
-            finish(&body, exit_code(&report, cli.format))
+            finish(&body, exit_code(&report, cli.format), is_check)
         }
         Err(err) => {
             // For `check`, every failure means "could not determine".
-            let code = if matches!(command, ReportCommand::Check(_)) { EXIT_USAGE } else { err.exit_code() };
-            report_error(&err, cli.format, code)
+            let code = if is_check { EXIT_USAGE } else { err.exit_code() };
+            report_error(&err, cli.format, code, is_check)
         }
     }
 }
 
 fn exit_code(report: &Report, format: Format) -> u8 {
     match report {
-        Report::Check(check) if check.status.state == State::InProgress => EXIT_FAILURE,
+        Report::Check(check) => match check.wait.as_ref().and_then(|w| w.signal) {
+            // The shell's convention for "ended by a signal".
+            Some(signal) => u8::try_from(128 + signal).unwrap_or(EXIT_USAGE),
+            None if check.status.state == State::InProgress => EXIT_FAILURE,
+            None => EXIT_OK,
+        },
         // Text has no field to say "incomplete": an empty list must not pass
         // for "nothing blocks", so the exit status says it.
         Report::Blocking(blocking) if !blocking.complete && format == Format::Text => EXIT_FAILURE,
@@ -74,13 +81,13 @@ fn json_document(report: &Report) -> String {
     json
 }
 
-fn report_error(err: &Error, format: Format, code: u8) -> ExitCode {
+fn report_error(err: &Error, format: Format, code: u8, is_check: bool) -> ExitCode {
     let _ = writeln!(std::io::stderr(), "klp: error: {err}");
     match format {
         Format::Json => {
             let mut json = serde_json::to_string(&ErrorDocument::new(err, code)).expect("serializable");
             json.push('\n');
-            finish(&json, code)
+            finish(&json, code, is_check)
         }
         Format::Text => ExitCode::from(code),
     }
@@ -91,7 +98,7 @@ fn report_error(err: &Error, format: Format, code: u8) -> ExitCode {
 fn usage_error(err: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-        return finish(&err.render().to_string(), EXIT_OK);
+        return finish(&err.render().to_string(), EXIT_OK, false);
     }
     let rendered = err.render().to_string();
     let _ = write!(std::io::stderr(), "{rendered}");
@@ -100,16 +107,24 @@ fn usage_error(err: clap::Error) -> ExitCode {
     }
     let first_line = rendered.lines().next().unwrap_or("usage error");
     let message = first_line.strip_prefix("error: ").unwrap_or(first_line).to_string();
-    let doc = ErrorDocument::new(&Error::Usage { message }, EXIT_USAGE);
+    // A value our parsers refused (out of range, not a number) is an
+    // invalid argument; the rest (unknown flags, bad UTF-8) is usage.
+    let error = match err.kind() {
+        ErrorKind::ValueValidation => Error::InvalidArgument { message },
+        _ => Error::Usage { message },
+    };
+    let doc = ErrorDocument::new(&error, EXIT_USAGE);
     let mut json = serde_json::to_string(&doc).expect("serializable");
     json.push('\n');
-    finish(&json, EXIT_USAGE)
+    finish(&json, EXIT_USAGE, false)
 }
 
 /// The format asked for on a command line that clap rejected.
 fn requested_format() -> Format {
-    let args: Vec<String> = std::env::args().collect();
-    let mut chosen = std::env::var("KLP_FORMAT").ok();
+    // Lossy: this only looks for `--format`, and must not panic on the
+    // non-UTF-8 argument that may be why clap refused the line.
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut chosen = std::env::var_os("KLP_FORMAT").map(|v| v.to_string_lossy().into_owned());
     for (i, arg) in args.iter().enumerate() {
         if let Some(value) = arg.strip_prefix("--format=") {
             chosen = Some(value.to_string());
@@ -124,15 +139,16 @@ fn requested_format() -> Format {
 }
 
 /// Writes the document; a closed pipe ends quietly, other write failures
-/// (a full disk) are reported on stderr with exit status 1.
-fn finish(body: &str, code: u8) -> ExitCode {
+/// (a full disk) are reported on stderr with exit status 1, or 2 for
+/// `check`, whose answer then could not be given.
+fn finish(body: &str, code: u8, is_check: bool) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(body.as_bytes()).and_then(|()| stdout.flush()) {
         Ok(()) => ExitCode::from(code),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(code),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe && !is_check => ExitCode::from(code),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "klp: error: cannot write output: {e}");
-            ExitCode::from(EXIT_FAILURE)
+            ExitCode::from(if is_check { EXIT_USAGE } else { EXIT_FAILURE })
         }
     }
 }

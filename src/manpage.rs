@@ -6,6 +6,7 @@ use crate::cli::{Cli, EXIT_STATUS_HELP};
 use clap::CommandFactory;
 
 /// The man page, roff.
+/// The man page, roff.
 pub fn render() -> String {
     let command = Cli::command();
     let man =
@@ -111,10 +112,13 @@ The kernel helps by waking sleeping tasks transparently (every 15 seconds it sen
 Reading the threads' states needs root. Run as another user, \fBklp blocking\fR reports that its answer is incomplete instead of an empty list.
 .PP
 Compared with the older \fBkgr\fR tool there is no \fBpoke\fR command (the kernel signals tasks by itself), and the old \fBblocking_threads\fR display is \fBklp blocking\fR.
+.SH SECURITY
+Everything under \fB\-\-root\fR is untrusted input: klp resolves every path inside the root (symlinks out of it are never followed, magic links never), opens files non\-blocking and reads only regular files, each up to a bound fit for it; a FIFO, socket or device is refused (\fBnot_regular_file\fR), an oversized value is \fBtoo_large\fR, a cut stack or command line is reported (\fBtruncated\fR). Without \fIsys/kernel\fR under the root the answer is \fBsysfs_missing\fR, never "ready". Text output escapes control characters in every name. \fBdowngrade\fR creates its lock \fI<root>/run/klp\-downgrade.lock\fR inside the root only, never through a symlink. klp trusts \fBrpm\fR and \fBzypper\fR found through PATH. See SECURITY.md.
 .SH "SEE ALSO"
 \fBzypper\fR(8), \fBrpm\fR(8), the kernel's Documentation/livepatch/livepatch.rst
 "#;
 
+/// The completion script for `shell`.
 /// The completion script for `shell`.
 pub fn completions(shell: clap_complete::Shell) -> String {
     let mut out = Vec::new();

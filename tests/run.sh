@@ -8,6 +8,7 @@
 # vm (real kernel under qemu), pkg (real rpm and zypper),
 # ansible (real ansible-playbook, ansible-test), salt (real salt-call),
 # hardening (fuzz corpus, properties, races, unprivileged runs, downgrades).
+# ship (the RPM with real zypper and dnf, the install role and state).
 # Each suite's script installs its own needs and keeps its files under
 # tests/.work (ignored by git). Nothing is written elsewhere on the host.
 set -euo pipefail
@@ -16,7 +17,7 @@ export KLP_REPO="$PWD"
 export KLP_WORK="$PWD/tests/.work"
 mkdir -p "$KLP_WORK"
 
-all_suites=(core vm pkg ansible salt hardening)
+all_suites=(core vm pkg ansible salt hardening ship)
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=("${all_suites[@]}")
 

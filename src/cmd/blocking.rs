@@ -36,15 +36,31 @@ pub(crate) fn run(ctx: &Context) -> Result<BlockingReport> {
     (report.scan, report.warnings) = tasks::scan(&ctx.sys, &options)?;
     report.complete = report.scan.threads_unreadable == 0;
 
-    // With hidepid, non-root does not even see other users' tasks.
-    if !is_root() && tasks::proc_hides_pids(&ctx.sys) {
-        report.complete = false;
-        report.warnings.push(Warning {
-            code: WarningCode::Hidepid,
-            message: "/proc is mounted with hidepid: other users' threads are invisible to non-root".into(),
-            path: Some(ctx.sys.proc_dir().display().to_string()),
-            count: 1,
-        });
+    // With hidepid, non-root does not even see other users' tasks; and
+    // without mountinfo, whether it does is unknown.
+    if !is_root() {
+        let proc_dir = ctx.sys.proc_dir().display().to_string();
+        let warning = match tasks::proc_hides_pids(&ctx.sys) {
+            Ok(false) => None,
+            Ok(true) => Some(Warning {
+                code: WarningCode::Hidepid,
+                message: "/proc is mounted with hidepid: other users' threads are invisible to non-root".into(),
+                path: Some(proc_dir),
+                count: 1,
+            }),
+            Err((failure, path)) => Some(Warning {
+                code: WarningCode::Error(failure.code()),
+                message: "proc's mountinfo could not be read: whether /proc hides other users' threads \
+                          (hidepid) is unknown"
+                    .into(),
+                path: Some(path.display().to_string()),
+                count: 1,
+            }),
+        };
+        if let Some(warning) = warning {
+            report.complete = false;
+            report.warnings.push(warning);
+        }
     }
     Ok(report)
 }

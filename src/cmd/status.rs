@@ -27,11 +27,13 @@ pub(crate) fn build_status(sys: &SysRoot) -> Result<StatusReport> {
         });
     }
     let taint_mask = sys.taint_mask()?;
+    let (kernel_release, release_warning) = sys.kernel_release_checked();
+    warnings.extend(release_warning);
     Ok(StatusReport {
         schema_version: SchemaVersion,
         state: if transition.is_some() { State::InProgress } else { State::Ready },
         supported,
-        kernel_release: sys.kernel_release(),
+        kernel_release,
         patches_loaded: patches.len() as u32,
         patches_enabled: patches.iter().filter(|p| p.enabled).count() as u32,
         transition,

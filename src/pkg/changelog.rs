@@ -10,6 +10,7 @@ use regex_lite::Regex;
 use std::sync::OnceLock;
 
 /// What a changelog says the package fixes.
+/// What a changelog says the package fixes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fixes {
     /// Newest first, each once.
@@ -43,6 +44,7 @@ fn items(text: &str) -> Vec<String> {
     items
 }
 
+/// The CVEs and other fixes of a package's changelog entries.
 /// The CVEs and other fixes of a package's changelog entries.
 pub fn parse(changelog: &[ChangelogEntry]) -> Fixes {
     let mut fixes = Fixes::default();

@@ -214,21 +214,22 @@ pub(crate) fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<Packag
 /// on `<root>/run/klp-downgrade.lock`. zypper's own lock only covers its
 /// run, not klp's read-plan-run-verify around it, so without this two
 /// concurrent `klp -n downgrade` both planned 10 -> 9 and both reported a
-/// change. Where the file cannot be created (not root, read-only root) klp
-/// goes on without it: zypper still guards the rpm database.
+/// change. The file is created inside the root only (`run` resolved in the
+/// root, the lock itself never through a symlink, see `sys::fs`). Where it
+/// cannot be created (not root, read-only root, a symlink or FIFO in its
+/// place) klp goes on without it: zypper still guards the rpm database.
 fn lock_root(root: &std::path::Path, tools: &Tools, package: &str) -> Result<Option<std::fs::File>> {
-    use std::os::fd::AsRawFd;
-    let dir = root.join("run");
-    let path = dir.join("klp-downgrade.lock");
-    let opened = std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path));
+    use rustix::fs::FlockOperation;
+    let path = root.join("run/klp-downgrade.lock");
+    let opened = crate::sys::fs::Dir::open_root(root)
+        .map_err(crate::sys::fs::ReadError::from)
+        .and_then(|dir| dir.create_dir("run"))
+        .and_then(|run| run.create_file("klp-downgrade.lock"));
     let Ok(file) = opened else { return Ok(None) };
-    // SAFETY: flock on a file descriptor we own, with valid flags.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-        return Ok(Some(file));
-    }
-    if std::io::Error::last_os_error().raw_os_error() != Some(libc::EWOULDBLOCK) {
-        return Ok(None);
+    match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => return Ok(Some(file)),
+        Err(rustix::io::Errno::WOULDBLOCK) => {}
+        Err(_) => return Ok(None),
     }
     let installed = current(tools, package).ok().flatten().map(|e| e.to_string());
     Err(Error::package(

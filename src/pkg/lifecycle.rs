@@ -19,23 +19,34 @@ use std::path::Path;
 pub(crate) const DATA_DIRS: [&str; 3] =
     ["usr/share/lifecycle/data", "usr/lib/lifecycle/data", "var/lib/lifecycle/data"];
 
+/// A lifecycle entry that matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Found {
-    pub(crate) date: String,
+pub struct Found {
+    /// The end of support, `YYYY-MM-DD`.
+    pub date: String,
     /// The file, as seen inside the root.
     pub(crate) file: String,
 }
 
 /// The end-of-support date that lifecycle data gives the package, if any.
-pub(crate) fn lookup(root: &Path, name: &str, version: &str, release: &str) -> Option<Found> {
+pub fn lookup(root: &Path, name: &str, version: &str, release: &str) -> Option<Found> {
     let mut found = None;
+    // Through the root-relative reader: never out of the root, never a
+    // FIFO, bounded; an unusable file is skipped like an unreadable one.
+    let Ok(root_dir) = crate::sys::fs::Dir::open_root(root) else { return None };
     for dir in DATA_DIRS {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
-        let mut files: Vec<_> =
-            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "lifecycle")).collect();
+        let Ok(data) = root_dir.dir(dir) else { continue };
+        let Ok(entries) = data.entries() else { continue };
+        let mut files: Vec<_> = entries
+            .into_iter()
+            .map(|(name, _)| root.join(dir).join(name))
+            .filter(|p| p.extension().is_some_and(|e| e == "lifecycle"))
+            .collect();
         files.sort();
         for file in files {
-            let Ok(text) = std::fs::read_to_string(&file) else { continue };
+            let Some(file_name) = file.file_name() else { continue };
+            let Ok(bytes) = data.read_whole(file_name, crate::sys::limits::LIFECYCLE) else { continue };
+            let Ok(text) = String::from_utf8(bytes) else { continue };
             if let Some(date) = lookup_in(&text, name, version, release) {
                 let inside = file.strip_prefix(root).unwrap_or(&file);
                 found = Some(Found { date, file: format!("/{}", inside.display()) });

@@ -75,11 +75,13 @@ fn skip_separators(s: &[u8]) -> &[u8] {
 pub struct Edition {
     pub(crate) epoch: u64,
     /// The version, compared with rpm's rules.
+    /// The version, compared with rpm's rules.
     pub version: String,
     pub(crate) release: String,
 }
 
 impl Edition {
+    /// `[EPOCH:]VERSION[-RELEASE]`.
     /// `[EPOCH:]VERSION[-RELEASE]`.
     pub fn parse(text: &str) -> Edition {
         let (epoch, rest) = match text.split_once(':') {

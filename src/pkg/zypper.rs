@@ -22,6 +22,7 @@ pub struct Solvable {
 
 impl Solvable {
     /// Its edition, for rpm's comparison.
+    /// Its edition, for rpm's comparison.
     pub fn edition(&self) -> Edition {
         Edition::parse(&self.edition)
     }
@@ -103,6 +104,7 @@ fn message_of(output: &Output) -> String {
     text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("no message").to_string()
 }
 
+/// The package solvables of `zypper --xmlout search -s` output.
 /// The package solvables of `zypper --xmlout search -s` output.
 pub fn parse_search(xml: &str) -> std::result::Result<Vec<Solvable>, String> {
     let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;

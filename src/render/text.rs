@@ -24,7 +24,7 @@ fn flag(value: bool) -> u8 {
 fn render_patches(out: &mut String, report: &PatchesReport) {
     for (index, patch) in report.patches.iter().enumerate() {
         if report.verbosity == 0 {
-            writeln!(out, "{}", patch.name).unwrap();
+            writeln!(out, "{}", printable(&patch.name)).unwrap();
             continue;
         }
         if index > 0 {
@@ -35,7 +35,7 @@ fn render_patches(out: &mut String, report: &PatchesReport) {
 }
 
 fn render_patch_block(out: &mut String, patch: &PatchInfo) {
-    writeln!(out, "{}", patch.name).unwrap();
+    writeln!(out, "{}", printable(&patch.name)).unwrap();
     writeln!(out, "    active: {}", flag(patch.enabled)).unwrap();
     if let Some(package) = &patch.package {
         render_classic_package_lines(out, package);
@@ -49,13 +49,14 @@ fn render_patch_block(out: &mut String, patch: &PatchInfo) {
         writeln!(out, "    stack_order: {order}").unwrap();
     }
     for object in &patch.objects {
-        let functions: Vec<String> = object.functions.iter().map(|f| format!("{},{}", f.name, f.sympos)).collect();
+        let functions: Vec<String> =
+            object.functions.iter().map(|f| format!("{},{}", printable(&f.name), f.sympos)).collect();
         let state = match object.patched {
             Some(false) => " (not patched)",
             _ => "",
         };
         let functions = if functions.is_empty() { "(none)".to_string() } else { functions.join(" ") };
-        writeln!(out, "    object {}{state}: {functions}", object.name).unwrap();
+        writeln!(out, "    object {}{state}: {functions}", printable(&object.name)).unwrap();
     }
     if let Some(effects) = &patch.effect {
         render_effects(out, effects);
@@ -132,7 +133,7 @@ fn render_package_details(out: &mut String, package: &PackageInfo) {
     };
     writeln!(out, "    owner: {owner}").unwrap();
     if let Some(file) = &package.module_file {
-        writeln!(out, "    module file: {file}").unwrap();
+        writeln!(out, "    module file: {}", printable(file)).unwrap();
     }
     if let Some(expiration) = &package.expiration {
         let value = match (&expiration.date, expiration.source) {
@@ -164,25 +165,25 @@ fn render_downgrade(out: &mut String, report: &DowngradeReport) {
     let change = &report.change;
     let command = change.command_line();
     if change.dry_run {
-        writeln!(out, "would downgrade {} from {} to {}", change.package, change.from, change.to).unwrap();
+        writeln!(out, "would downgrade {} from {} to {}", printable(&change.package), change.from, change.to).unwrap();
         writeln!(out, "command: {command}").unwrap();
         writeln!(out, "dry run: nothing was changed").unwrap();
         return;
     }
     if !change.changed {
-        writeln!(out, "{} is already at {}: nothing to do", change.package, change.from).unwrap();
+        writeln!(out, "{} is already at {}: nothing to do", printable(&change.package), change.from).unwrap();
         return;
     }
     writeln!(
         out,
         "downgraded {} from {} to {}",
-        change.package,
+        printable(&change.package),
         change.from,
         change.installed_after.as_deref().unwrap_or(&change.to)
     )
     .unwrap();
     writeln!(out, "command: {command}").unwrap();
-    let patch = |p: &Option<String>| p.clone().unwrap_or_else(|| "(none)".into());
+    let patch = |p: &Option<String>| p.as_deref().map_or_else(|| "(none)".into(), printable);
     writeln!(out, "live patch: {} -> {}", patch(&report.patch_before), patch(&report.patch_after)).unwrap();
 }
 
@@ -213,7 +214,8 @@ fn render_blocking(out: &mut String, report: &BlockingReport) {
         }
         match &thread.culprits {
             Some(culprits) if !culprits.is_empty() => {
-                let names: Vec<String> = culprits.iter().map(|c| format!("{}:{}", c.object, c.function)).collect();
+                let names: Vec<String> =
+                    culprits.iter().map(|c| format!("{}:{}", printable(&c.object), printable(&c.function))).collect();
                 writeln!(out, "    culprits: {}", names.join(" ")).unwrap();
             }
             Some(_) => writeln!(out, "    culprits: (none on stack)").unwrap(),
@@ -233,9 +235,11 @@ fn render_blocking(out: &mut String, report: &BlockingReport) {
     }
 }
 
-/// Any process chooses its own command line and comm: control characters
-/// (a newline would forge a line, and with it a PID, in the one-thread-a-line
-/// format; escape sequences would drive the terminal) are shown escaped.
+/// Any process chooses its own command line and comm, and a hostile root
+/// its patch, object, function and file names: control characters (a
+/// newline would forge a line, and with it a PID or a patch, in the
+/// one-item-a-line formats; escape sequences would drive the terminal) are
+/// shown escaped. Every name from outside goes through here.
 fn printable(text: &str) -> String {
     let mut shown = String::with_capacity(text.len());
     for c in text.chars() {

@@ -103,6 +103,7 @@ impl<T: JsonSchema> JsonSchema for Verbose<T> {
 }
 
 /// A patched function on a blocking thread's stack.
+/// A patched function on a blocking thread's stack.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct Culprit {
     /// The patched object (`vmlinux` or a module).
@@ -113,6 +114,7 @@ pub struct Culprit {
     pub frame: String,
 }
 
+/// One line of a thread's kernel stack.
 /// One line of a thread's kernel stack.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct StackFrame {

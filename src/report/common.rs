@@ -57,6 +57,12 @@ pub(crate) enum WarningCode {
     SeveralTransitions,
     /// The running kernel release is unreadable.
     KernelReleaseUnknown,
+    /// A blocking thread's stack or command line is longer than klp reads:
+    /// what is shown is its beginning.
+    Truncated,
+    /// Entries under proc whose names are not canonical pids or tids
+    /// (`0100`): not tasks the kernel made, ignored.
+    IgnoredEntries,
     /// A failure under its error code.
     #[serde(untagged)]
     Error(crate::error::ErrorCode),

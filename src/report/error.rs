@@ -26,6 +26,7 @@ pub(crate) struct ErrorBody {
 
 impl ErrorDocument {
     /// The document of `err`, exiting with `exit_code`.
+    /// The document of `err`, exiting with `exit_code`.
     pub fn new(err: &crate::Error, exit_code: u8) -> Self {
         ErrorDocument {
             schema_version: SchemaVersion,

@@ -34,11 +34,11 @@ pub struct CheckReport {
     pub status: StatusReport,
     /// Present when `--wait` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) wait: Option<WaitOutcome>,
+    pub wait: Option<WaitOutcome>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub(crate) struct WaitOutcome {
+pub struct WaitOutcome {
     pub(crate) timeout_seconds: f64,
     pub(crate) interval_seconds: f64,
     /// How long klp waited.
@@ -47,4 +47,10 @@ pub(crate) struct WaitOutcome {
     pub(crate) timed_out: bool,
     /// How many times the state was read.
     pub(crate) polls: u64,
+    /// True when SIGINT or SIGTERM ended the wait; the state is the last
+    /// one read, and klp exits 128 + the signal number (130, 143).
+    pub(crate) interrupted: bool,
+    /// The signal that ended the wait, when `interrupted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
 }

@@ -5,35 +5,41 @@
 //! and simply absent otherwise. A patch whose directory disappears while we
 //! read it (replaced by an atomic-replace patch) is skipped.
 
-use super::{parse_bool, parse_int, read_attr, SysRoot};
-use crate::error::{is_gone, Error, Result};
+use super::fs::{Dir, Failure};
+use super::{parse_bool, parse_stack_order, read_attr, SysRoot};
+use crate::error::{Error, Result};
 use crate::report::{Direction, PatchInfo, PatchOrder, PatchedFunction, PatchedObject, Transition};
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
+/// Where the kernel puts live patches, under the root.
+const LIVEPATCH: &str = "sys/kernel/livepatch";
+
 /// The loaded patches sorted as [`patch_order`] says, or `None` when the
-/// kernel has no live patching. Objects and functions are read only when
-/// `with_objects` is set, so that `status` stays a few reads per patch; the
-/// package facts (`package`) are the package layer's to fill in.
+/// kernel has no live patching (`sys/kernel` there, `livepatch` not).
+/// Without `sys/kernel` at all sysfs is not mounted: [`Error::SysfsMissing`].
+/// Objects and functions are read only when `with_objects` is set, so that
+/// `status` stays a few reads per patch; the package facts (`package`) are
+/// the package layer's to fill in.
 pub(crate) fn read_patches(sys: &SysRoot, with_objects: bool) -> Result<Option<Vec<PatchInfo>>> {
-    let dir = sys.livepatch_dir();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::read(&dir, e)),
+    let dir = match sys.fs().dir(LIVEPATCH) {
+        Ok(dir) => dir,
+        Err(e) if e.is_gone() => {
+            sys.require_sysfs()?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into_error(&sys.livepatch_dir())),
     };
     let mut patches = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::read(&dir, e))?;
-        let path = entry.path();
-        // A patch that cannot be stat'ed must fail the command, not vanish
-        // from it: "no patches" would be a wrong answer.
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => continue,
-            Err(e) if is_gone(&e) => continue,
-            Err(e) => return Err(Error::read(&path, e)),
-        }
-        if let Some(patch) = read_patch(&path, with_objects)? {
+    // A patch that cannot be opened must fail the command, not vanish from
+    // it: "no patches" would be a wrong answer.
+    for name in dir.subdirs().map_err(|e| e.into_error(dir.path()))? {
+        let patch_dir = match dir.dir(&name) {
+            Ok(patch_dir) => patch_dir,
+            Err(e) if e.is_gone() => continue,
+            Err(e) => return Err(e.into_error(&dir.display(&name))),
+        };
+        if let Some(patch) = read_patch(&dir, &patch_dir, &name, with_objects)? {
             patches.push(patch);
         }
     }
@@ -41,53 +47,61 @@ pub(crate) fn read_patches(sys: &SysRoot, with_objects: bool) -> Result<Option<V
     Ok(Some(patches))
 }
 
-fn read_patch(dir: &Path, with_objects: bool) -> Result<Option<PatchInfo>> {
-    let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let Some(enabled) = read_flag(dir, "enabled")? else { return Ok(None) };
+fn read_patch(parent: &Dir, dir: &Dir, name: &OsStr, with_objects: bool) -> Result<Option<PatchInfo>> {
+    let gone = || !parent.exists(name);
+    let Some(enabled) = read_flag(dir, "enabled", gone)? else { return Ok(None) };
     // `transition` appeared in 4.12; before it, nothing can be in transition.
     let transition = match optional_attr(dir, "transition", parse_bool)? {
         Some(transition) => transition,
-        None if !dir.exists() => return Ok(None),
+        None if gone() => return Ok(None),
         None => false,
     };
     let replace = optional_attr(dir, "replace", parse_bool)?;
-    let stack_order = optional_attr(dir, "stack_order", |path, text| parse_int(path, text, "a positive integer"))?;
+    let stack_order = optional_attr(dir, "stack_order", parse_stack_order)?;
     let objects = if with_objects { read_objects(dir)? } else { Vec::new() };
+    let name = name.to_string_lossy().into_owned();
     Ok(Some(PatchInfo { name, enabled, transition, replace, stack_order, objects, effect: None, package: None }))
 }
 
 /// An attribute that older kernels lack, parsed; `None` when absent.
-fn optional_attr<T>(dir: &Path, file: &str, parse: impl Fn(&Path, &str) -> Result<T>) -> Result<Option<T>> {
-    let path = dir.join(file);
-    read_attr(&path)?.map(|text| parse(&path, &text)).transpose()
+fn optional_attr<T>(dir: &Dir, file: &str, parse: impl Fn(&Path, &str) -> Result<T>) -> Result<Option<T>> {
+    read_attr(dir, file)?.map(|text| parse(&dir.display(file), &text)).transpose()
 }
 
 /// A required 0/1 file; `None` when the whole patch directory has gone.
-fn read_flag(dir: &Path, file: &str) -> Result<Option<bool>> {
-    let path = dir.join(file);
-    match read_attr(&path)? {
-        Some(text) => parse_bool(&path, &text).map(Some),
-        None if !dir.exists() => Ok(None),
-        None => Err(Error::MissingFile { path }),
+fn read_flag(dir: &Dir, file: &str, gone: impl Fn() -> bool) -> Result<Option<bool>> {
+    match read_attr(dir, file)? {
+        Some(text) => parse_bool(&dir.display(file), &text).map(Some),
+        None if gone() => Ok(None),
+        None => Err(Error::MissingFile { path: dir.display(file) }),
     }
 }
 
 /// The objects and functions of one loaded patch (empty if it has gone).
 pub(crate) fn read_patch_objects(sys: &SysRoot, patch: &str) -> Result<Vec<PatchedObject>> {
-    read_objects(&sys.livepatch_dir().join(patch))
+    let rel = Path::new(LIVEPATCH).join(patch);
+    match sys.fs().dir(&rel) {
+        Ok(dir) => read_objects(&dir),
+        Err(e) if e.is_gone() => Ok(Vec::new()),
+        Err(e) => Err(e.into_error(&sys.fs().display(&rel))),
+    }
 }
 
-fn read_objects(dir: &Path) -> Result<Vec<PatchedObject>> {
+fn read_objects(dir: &Dir) -> Result<Vec<PatchedObject>> {
     let mut objects = Vec::new();
-    for path in subdirs(dir)? {
-        let name = file_name(&path);
-        let patched = optional_attr(&path, "patched", parse_bool)?;
+    for name in subdirs(dir)? {
+        let object_dir = match dir.dir(&name) {
+            Ok(object_dir) => object_dir,
+            Err(e) if e.is_gone() => continue,
+            Err(e) => return Err(e.into_error(&dir.display(&name))),
+        };
+        let patched = optional_attr(&object_dir, "patched", parse_bool)?;
         let mut functions = Vec::new();
-        for func_dir in subdirs(&path)? {
-            functions.push(parse_function_dir(&func_dir)?);
+        for func in subdirs(&object_dir)? {
+            functions.push(parse_function_dir(&object_dir.display(&func))?);
         }
         functions.sort_by(|a: &PatchedFunction, b| (&a.name, a.sympos).cmp(&(&b.name, b.sympos)));
-        objects.push(PatchedObject { name, patched, functions });
+        objects.push(PatchedObject { name: name.to_string_lossy().into_owned(), patched, functions });
     }
     // vmlinux first, then modules by name: the order people expect.
     objects.sort_by(|a, b| (a.name != "vmlinux", &a.name).cmp(&(b.name != "vmlinux", &b.name)));
@@ -96,37 +110,21 @@ fn read_objects(dir: &Path) -> Result<Vec<PatchedObject>> {
 
 /// `<func>,<sympos>` as the kernel names function directories.
 pub fn parse_function_dir(path: &Path) -> Result<PatchedFunction> {
-    let dir_name = file_name(path);
+    let dir_name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let function = dir_name
         .rsplit_once(',')
-        .filter(|(name, _)| !name.is_empty())
+        .filter(|(name, pos)| !name.is_empty() && super::is_kernel_decimal(pos))
         .and_then(|(name, pos)| Some(PatchedFunction { name: name.to_string(), sympos: pos.parse().ok()? }));
     function.ok_or_else(|| super::malformed(path, &dir_name, "a directory named <function>,<sympos>"))
 }
 
-/// Subdirectories, sorted; a directory that vanished has none.
-fn subdirs(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if is_gone(&e) => return Ok(Vec::new()),
-        Err(e) => return Err(Error::read(dir, e)),
-    };
-    let mut dirs = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::read(dir, e))?;
-        match entry.file_type() {
-            Ok(kind) if kind.is_dir() => dirs.push(entry.path()),
-            Ok(_) => {}
-            Err(e) if is_gone(&e) => {}
-            Err(e) => return Err(Error::read(&entry.path(), e)),
-        }
+/// Subdirectory names, sorted; a directory that vanished has none.
+fn subdirs(dir: &Dir) -> Result<Vec<OsString>> {
+    match dir.subdirs() {
+        Ok(names) => Ok(names),
+        Err(e) if e.failure() == Failure::Gone => Ok(Vec::new()),
+        Err(e) => Err(e.into_error(dir.path())),
     }
-    dirs.sort();
-    Ok(dirs)
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().unwrap_or_default().to_string_lossy().into_owned()
 }
 
 /// How patches are ordered: by the kernel's stack order when every patch

@@ -5,39 +5,73 @@
 //!
 //! Everything klp knows about the kernel comes from files under one root
 //! directory (`--root`, default `/`): `sys/kernel/livepatch`, `proc`. Tests
-//! point the root at fixture trees; a container points it at the host.
+//! point the root at fixture trees; a container points it at the host. All
+//! of it is opened through [`fs`], which keeps every path inside the root,
+//! never blocks, reads only regular files and bounds every read.
 //!
-//! Parsers here are strict: the kernel writes `"%d\n"`, so anything else is
-//! a [`Error::MalformedValue`] naming the file, never a guess and never a
-//! panic. Files that vanish while we read (a task exits, a replaced patch
-//! goes away) are "gone", which callers treat as absence, not as failure.
+//! Parsers here are strict: the kernel writes `"%d\n"`, so anything else
+//! (a sign, leading zeros, trailing bytes) is a [`Error::MalformedValue`]
+//! naming the file, never a guess and never a panic. Files that vanish while
+//! we read (a task exits, a replaced patch goes away) are "gone", which
+//! callers treat as absence, not as failure.
 
+pub mod fs;
 pub mod livepatch;
 pub mod stack;
 pub mod tasks;
 
-use crate::error::{is_gone, Error, Result};
-use std::io::{self, Read};
+use crate::error::{Error, Result};
+use crate::report::Warning;
+use fs::{Dir, Failure};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The system being inspected.
 #[derive(Debug, Clone)]
 pub(crate) struct SysRoot {
     root: PathBuf,
+    dir: Arc<Dir>,
+}
+
+/// Bounds of the files klp reads (the kernel's own sizes, with room).
+pub(crate) mod limits {
+    /// A sysfs or procfs attribute: one page, the most `show()` can write.
+    pub(crate) const ATTR: usize = 4096;
+    /// `osrelease`: the kernel's limit is 64 bytes and a newline.
+    pub(crate) const OSRELEASE: usize = 256;
+    /// A task's `stat` line (comm is 16 bytes at most; 52 numbers).
+    pub(crate) const STAT: usize = 4096;
+    /// A task's `cmdline`: enough for any real command line to be shown
+    /// (one argument is at most 128 KiB, MAX_ARG_STRLEN); longer ones are
+    /// cut and reported.
+    pub(crate) const CMDLINE: usize = 256 * 1024;
+    /// A task's `stack`: the kernel prints at most 64 frames (a few KiB);
+    /// this keeps a hostile 100,000-frame stack whole yet bounded.
+    pub(crate) const STACK: usize = 4 * 1024 * 1024;
+    /// `proc/self/mountinfo`: hosts with thousands of mounts stay whole.
+    pub(crate) const MOUNTINFO: usize = 4 * 1024 * 1024;
+    /// A lifecycle data file.
+    pub(crate) const LIFECYCLE: usize = 1024 * 1024;
 }
 
 impl SysRoot {
     pub(crate) fn new(root: &Path) -> Result<Self> {
-        match std::fs::metadata(root) {
-            Ok(meta) if meta.is_dir() => {}
-            Err(e) if !is_gone(&e) => return Err(Error::read(root, e)),
-            _ => return Err(Error::RootNotFound { path: root.to_path_buf() }),
+        match Dir::open_root(root) {
+            Ok(dir) => Ok(SysRoot { root: root.to_path_buf(), dir: Arc::new(dir) }),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
+                Err(Error::RootNotFound { path: root.to_path_buf() })
+            }
+            Err(e) => Err(Error::read(root, e)),
         }
-        Ok(SysRoot { root: root.to_path_buf() })
     }
 
     pub(crate) fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The reader of everything under the root.
+    pub(crate) fn fs(&self) -> &Dir {
+        &self.dir
     }
 
     pub(crate) fn livepatch_dir(&self) -> PathBuf {
@@ -50,38 +84,84 @@ impl SysRoot {
 
     /// Running kernel release, None when unreadable.
     pub(crate) fn kernel_release(&self) -> Option<String> {
-        let text = std::fs::read_to_string(self.proc_dir().join("sys/kernel/osrelease")).ok()?;
-        let release = text.trim();
-        (!release.is_empty()).then(|| release.to_string())
+        self.kernel_release_checked().0
+    }
+
+    /// The kernel release, and a warning when `osrelease` exists but could
+    /// not be used (a FIFO, too large, unreadable).
+    pub(crate) fn kernel_release_checked(&self) -> (Option<String>, Option<Warning>) {
+        const FILE: &str = "proc/sys/kernel/osrelease";
+        match self.dir.read_whole(FILE, limits::OSRELEASE) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let release = text.trim();
+                ((!release.is_empty()).then(|| release.to_string()), None)
+            }
+            Err(e) if e.is_gone() => (None, None),
+            Err(e) => {
+                let warning = Warning {
+                    code: crate::report::WarningCode::Error(e.failure().code()),
+                    message: format!("the kernel release is unknown: {}", e.into_error(&self.dir.display(FILE))),
+                    path: Some(self.dir.display(FILE).display().to_string()),
+                    count: 1,
+                };
+                (None, Some(warning))
+            }
+        }
     }
 
     /// Kernel taint mask; None when unreadable, an error when malformed.
     pub(crate) fn taint_mask(&self) -> Result<Option<u64>> {
-        let path = self.proc_dir().join("sys/kernel/tainted");
-        match read_small(&path) {
-            Ok(text) => parse_int::<u64>(&path, &text, "an unsigned integer").map(Some),
-            Err(_) => Ok(None),
+        let dir = match self.dir.dir("proc/sys/kernel") {
+            Ok(dir) => dir,
+            Err(_) => return Ok(None),
+        };
+        match read_attr(&dir, "tainted") {
+            Ok(Some(text)) => parse_int::<u64>(&dir.display("tainted"), &text, "an unsigned integer").map(Some),
+            _ => Ok(None),
         }
+    }
+
+    /// Fails unless sysfs is there: `sys/kernel` exists under the root.
+    /// Without it, "no livepatch directory" would say nothing.
+    pub(crate) fn require_sysfs(&self) -> Result<()> {
+        for rel in ["sys", "sys/kernel"] {
+            match self.dir.dir(rel) {
+                Ok(_) => {}
+                Err(e) if matches!(e.failure(), Failure::Gone) => {
+                    return Err(Error::SysfsMissing { path: self.dir.display(rel) })
+                }
+                Err(e) => return Err(e.into_error(&self.dir.display(rel))),
+            }
+        }
+        Ok(())
     }
 }
 
 /// Bit 15 of the taint mask, letter `K`: a live patch was loaded since boot.
 pub(crate) const TAINT_LIVEPATCH: u64 = 1 << 15;
 
-/// Largest file we read whole; kernel attribute files are one line.
-const SMALL_FILE_LIMIT: u64 = 4096;
-
-/// Reads a one-line kernel attribute file.
-pub(crate) fn read_small(path: &Path) -> io::Result<String> {
-    let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::with_capacity(16);
-    file.take(SMALL_FILE_LIMIT).read_to_end(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+/// Whether `value` is a decimal as `"%d"` prints it: an optional `-`, no
+/// `+`, no leading zeros, no `-0`, digits only.
+pub(crate) fn is_kernel_decimal(value: &str) -> bool {
+    let (negative, digits) = match value.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, value),
+    };
+    match digits.as_bytes() {
+        [b'0'] => !negative,
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
 }
 
-/// Parses `"%d\n"` as the kernel writes it: one optional trailing newline.
+/// Parses `"%d\n"` as the kernel writes it: one optional trailing newline,
+/// nothing else around the canonical decimal.
 pub fn parse_int<T: std::str::FromStr>(path: &Path, text: &str, expected: &'static str) -> Result<T> {
     let value = text.strip_suffix('\n').unwrap_or(text);
+    if !is_kernel_decimal(value) {
+        return Err(malformed(path, text, expected));
+    }
     value.parse::<T>().map_err(|_| malformed(path, text, expected))
 }
 
@@ -94,6 +174,14 @@ pub fn parse_bool(path: &Path, text: &str) -> Result<bool> {
     }
 }
 
+/// `stack_order`: 1-based, so positive.
+pub(crate) fn parse_stack_order(path: &Path, text: &str) -> Result<u32> {
+    match parse_int::<u32>(path, text, "a positive integer")? {
+        0 => Err(malformed(path, text, "a positive integer")),
+        order => Ok(order),
+    }
+}
+
 pub(crate) fn malformed(path: &Path, text: &str, expected: &'static str) -> Error {
     const SHOWN: usize = 64;
     let mut content: String = text.chars().take(SHOWN).collect();
@@ -103,13 +191,33 @@ pub(crate) fn malformed(path: &Path, text: &str, expected: &'static str) -> Erro
     Error::MalformedValue { path: path.to_path_buf(), content, expected }
 }
 
-/// Reads an attribute; `Ok(None)` when it does not exist. Whether that is
-/// fine (an attribute older kernels lack) or not (its directory is there but
-/// a required file is not) is for the caller to say.
-pub(crate) fn read_attr(path: &Path) -> Result<Option<String>> {
-    match read_small(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if is_gone(&e) => Ok(None),
-        Err(e) => Err(Error::read(path, e)),
+/// Reads an attribute of `dir`; `Ok(None)` when it does not exist. Whether
+/// that is fine (an attribute older kernels lack) or not (its directory is
+/// there but a required file is not) is for the caller to say. A file over
+/// one page is [`Error::TooLarge`]: sysfs never writes more.
+pub(crate) fn read_attr(dir: &Dir, name: &str) -> Result<Option<String>> {
+    match dir.read_whole(name, limits::ATTR) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(e) if e.is_gone() => Ok(None),
+        Err(e) => Err(e.into_error(&dir.display(name))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_parsed_as_the_kernel_prints_them() {
+        let p = Path::new("/x");
+        for (text, value) in [("0\n", 0), ("1\n", 1), ("-1\n", -1), ("42", 42), ("-17\n", -17)] {
+            assert_eq!(parse_int::<i64>(p, text, "n").unwrap(), value, "{text:?}");
+        }
+        for bad in ["+1\n", "01\n", "-0\n", "00\n", "1\n\n", " 1\n", "1 \n", "", "\n", "-", "1x", "0x10"] {
+            assert!(parse_int::<i64>(p, bad, "n").is_err(), "{bad:?}");
+        }
+        assert!(parse_stack_order(p, "0\n").is_err());
+        assert_eq!(parse_stack_order(p, "3\n").unwrap(), 3);
+        assert!(parse_bool(p, "01\n").is_err() && parse_bool(p, "+1\n").is_err());
     }
 }

@@ -8,6 +8,7 @@ use crate::report::{Culprit, StackFrame};
 use std::collections::HashMap;
 
 /// The frames of a `stack` file, blank lines skipped.
+/// The frames of a `stack` file, blank lines skipped.
 pub fn parse_stack(text: &str) -> Vec<StackFrame> {
     text.lines().filter(|l| !l.trim().is_empty()).map(parse_frame).collect()
 }

@@ -12,11 +12,11 @@
 //! counted as unreadable, which makes the result incomplete: the caller must
 //! never present an incomplete scan as "nothing blocks".
 
+use super::fs::{canonical_id, Dir, Failure, ReadError};
 use super::stack::{self, CulpritIndex};
-use super::{malformed, SysRoot};
-use crate::error::{is_gone, is_permission_denied, Error, ErrorCode, Result};
+use super::{limits, malformed, SysRoot};
+use crate::error::{Error, ErrorCode, Result};
 use crate::report::{BlockingThread, ThreadScan, Verbose, Warning, WarningCode};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub(crate) struct ScanOptions {
@@ -42,160 +42,252 @@ impl Tally {
             self.example = Some(path.to_path_buf());
         }
     }
-    fn warning(self, code: ErrorCode, message: String) -> Option<Warning> {
-        (self.count > 0).then(|| Warning {
-            code: WarningCode::Error(code),
-            message,
-            path: self.example.map(|p| p.display().to_string()),
-            count: self.count,
-        })
+}
+
+/// What went wrong where, in the order the warnings are reported.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Trouble {
+    /// A thread's `patch_state` could not be read: the scan is incomplete.
+    PatchState(FailureKey),
+    /// `patch_state` missing in a task directory that exists.
+    PatchStateMissing,
+    /// `stat`, `stack` or `cmdline` of a blocker could not be read.
+    Details(FailureKey),
+    /// A blocker's `stat` is not in the kernel's format.
+    StatMalformed,
+    /// A blocker's `stack` or `cmdline` held more than klp reads.
+    Truncated,
+    /// Directories under proc with numeric but non-canonical names (`0100`).
+    NonCanonical,
+}
+
+/// [`Failure`] with an order, for the report's warning order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct FailureKey(u8);
+
+impl FailureKey {
+    fn of(failure: Failure) -> Self {
+        FailureKey(failure as u8)
     }
+    fn failure(self) -> Failure {
+        [Failure::Gone, Failure::Denied, Failure::NotRegularFile, Failure::TooLarge, Failure::Loop, Failure::Other]
+            [usize::from(self.0)]
+    }
+}
+
+#[derive(Default)]
+struct Tallies(std::collections::BTreeMap<Trouble, Tally>);
+
+impl Tallies {
+    fn add(&mut self, trouble: Trouble, path: &Path) {
+        self.0.entry(trouble).or_default().add(path);
+    }
+
+    fn count(&self, pick: impl Fn(&Trouble) -> bool) -> u64 {
+        self.0.iter().filter(|(t, _)| pick(t)).map(|(_, tally)| tally.count).sum()
+    }
+
+    fn warnings(self) -> Vec<Warning> {
+        self.0
+            .into_iter()
+            .map(|(trouble, tally)| {
+                let (code, message) = match trouble {
+                    Trouble::PatchState(key) => (
+                        WarningCode::Error(key.failure().code()),
+                        format!(
+                            "patch_state of some threads could not be read{}; blockers among them are not listed",
+                            reason(key.failure())
+                        ),
+                    ),
+                    Trouble::PatchStateMissing => (
+                        WarningCode::Error(ErrorCode::ReadFailed),
+                        "patch_state is missing for some existing threads (is this proc from a kernel without live \
+                         patching?); blockers among them are not listed"
+                            .to_string(),
+                    ),
+                    Trouble::Details(key) => (
+                        WarningCode::Error(key.failure().code()),
+                        format!(
+                            "details (stat, stack, cmdline) of some blocking threads could not be read{}",
+                            reason(key.failure())
+                        ),
+                    ),
+                    Trouble::StatMalformed => (
+                        WarningCode::Error(ErrorCode::ReadFailed),
+                        "stat of some blocking threads is not in the kernel's format; their comm and state are unknown"
+                            .to_string(),
+                    ),
+                    Trouble::Truncated => (
+                        WarningCode::Truncated,
+                        "the stack or command line of some blocking threads is longer than klp reads; it is cut"
+                            .to_string(),
+                    ),
+                    Trouble::NonCanonical => (
+                        WarningCode::IgnoredEntries,
+                        "entries under proc with names that are not canonical pids or tids (leading zeros) \
+                         are not tasks the kernel made; ignored"
+                            .to_string(),
+                    ),
+                };
+                Warning { code, message, path: tally.example.map(|p| p.display().to_string()), count: tally.count }
+            })
+            .collect()
+    }
+}
+
+fn reason(failure: Failure) -> &'static str {
+    match failure {
+        Failure::Denied => " (root is needed)",
+        Failure::NotRegularFile => " (not a regular file)",
+        Failure::TooLarge => " (larger than the kernel writes)",
+        Failure::Loop => " (a symlink loop)",
+        Failure::Gone => " (missing)",
+        Failure::Other => "",
+    }
+}
+
+/// A name that is all digits but not canonical: worth a warning.
+fn non_canonical(name: &std::ffi::OsStr) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = name.as_bytes();
+    !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit) && canonical_id(name).is_none()
 }
 
 /// The blocking threads and the counts, with a warning for each kind of
 /// file that could not be read.
 pub(crate) fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<(ThreadScan, Vec<Warning>)> {
-    let proc_dir = sys.proc_dir();
+    let proc_dir = sys.fs().dir("proc").map_err(|e| e.into_error(&sys.proc_dir()))?;
     let mut result = ThreadScan::default();
-    let mut warnings = Vec::new();
-    let mut denied = Tally::default();
-    let mut failed = Tally::default();
-    let mut missing = Tally::default();
-    let mut detail_denied = Tally::default();
-    let mut detail_malformed = Tally::default();
+    let mut tallies = Tallies::default();
 
-    let entries = std::fs::read_dir(&proc_dir).map_err(|e| Error::read(&proc_dir, e))?;
-    let mut path = proc_dir.clone();
+    let mut pids: Vec<i32> = Vec::new();
+    proc_dir
+        .for_each_entry(|name, _| match canonical_id(name) {
+            Some(pid) => pids.push(pid),
+            None if non_canonical(name) => tallies.add(Trouble::NonCanonical, &proc_dir.display(name)),
+            None => {}
+        })
+        .map_err(|e| e.into_error(proc_dir.path()))?;
+
     let mut buf = [0u8; 16];
-    let mut blockers: Vec<(i32, i32, i8)> = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::read(&proc_dir, e))?;
-        let Some(pid) = numeric_name(&entry.file_name()) else { continue };
-        path.push(entry.file_name());
-        path.push("task");
-        match std::fs::read_dir(&path) {
-            Ok(tasks) => {
-                for task in tasks {
-                    let Ok(task) = task else {
-                        // The process exited while its task list was read.
-                        result.threads_vanished += 1;
-                        break;
-                    };
-                    let Some(tid) = numeric_name(&task.file_name()) else { continue };
-                    path.push(task.file_name());
-                    path.push("patch_state");
-                    match read_into(&path, &mut buf) {
-                        Ok(len) => {
-                            result.threads_scanned += 1;
-                            let state = parse_patch_state(&path, &buf[..len])?;
-                            if state >= 0 && state as u8 != opts.target {
-                                blockers.push((pid, tid, state));
-                            }
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                            // Every task has patch_state on a kernel with live
-                            // patching: if the task is still there, this proc
-                            // lacks it (a --root mixing kernels), and the task
-                            // must not pass for one that exited.
-                            path.pop();
-                            if path.exists() {
-                                missing.add(&path.join("patch_state"));
-                            } else {
-                                result.threads_vanished += 1;
-                            }
-                            path.push("patch_state");
-                        }
-                        Err(e) if is_gone(&e) => result.threads_vanished += 1,
-                        Err(e) if is_permission_denied(&e) => denied.add(&path),
-                        Err(_) => failed.add(&path),
-                    }
-                    path.pop();
-                    path.pop();
-                }
+    let mut tids: Vec<i32> = Vec::new();
+    let mut name = String::new();
+    for pid in pids {
+        let tasks = match proc_dir.dir(format!("{pid}/task")) {
+            Ok(tasks) => tasks,
+            Err(e) if e.is_gone() => continue,
+            Err(e) => {
+                tallies.add(Trouble::PatchState(FailureKey::of(e.failure())), &proc_dir.display(format!("{pid}/task")));
+                continue;
             }
-            Err(e) if is_gone(&e) => result.threads_vanished += 1,
-            Err(e) if is_permission_denied(&e) => denied.add(&path),
-            Err(_) => failed.add(&path),
+        };
+        tids.clear();
+        let listed = tasks.for_each_entry(|name, _| match canonical_id(name) {
+            Some(tid) => tids.push(tid),
+            None if non_canonical(name) => tallies.add(Trouble::NonCanonical, &tasks.display(name)),
+            None => {}
+        });
+        if listed.is_err() {
+            // The process exited while its task list was read.
+            result.threads_vanished += 1;
+            continue;
         }
-        path.pop();
-        path.pop();
+        for &tid in &tids {
+            use std::fmt::Write;
+            name.clear();
+            write!(name, "{tid}/patch_state").expect("a String takes any write");
+            match tasks.read_into(&name, &mut buf) {
+                Ok(len) => {
+                    result.threads_scanned += 1;
+                    let state = parse_patch_state(&tasks.display(&name), &buf[..len])?;
+                    if state >= 0 && state as u8 != opts.target {
+                        match describe(&tasks, tid, pid, opts, &mut tallies)? {
+                            Some(thread) => result.threads.push(thread),
+                            None => result.threads_vanished += 1,
+                        }
+                    }
+                }
+                Err(ReadError::TooLarge(limit)) => {
+                    return Err(Error::TooLarge { path: tasks.display(&name), limit: limit as u64 })
+                }
+                // Every task has patch_state on a kernel with live patching:
+                // if the task is still there, this proc lacks it (a --root
+                // mixing kernels), and the task must not pass for one that
+                // exited.
+                Err(e) if e.is_gone() && tasks.exists(tid.to_string()) => {
+                    tallies.add(Trouble::PatchStateMissing, &tasks.display(&name))
+                }
+                Err(e) if e.is_gone() => result.threads_vanished += 1,
+                Err(e) => tallies.add(Trouble::PatchState(FailureKey::of(e.failure())), &tasks.display(&name)),
+            }
+        }
     }
 
-    blockers.sort_unstable();
-    for (pid, tid, patch_state) in blockers {
-        match describe(&proc_dir, pid, tid, patch_state, opts, &mut detail_denied, &mut detail_malformed) {
-            Some(thread) => result.threads.push(thread),
-            None => result.threads_vanished += 1,
-        }
-    }
-
-    result.threads_unreadable = denied.count + failed.count + missing.count;
-    let tallies = [
-        (
-            denied,
-            ErrorCode::PermissionDenied,
-            "patch_state of some threads could not be read (root is needed); blockers among them are not listed",
-        ),
-        (
-            failed,
-            ErrorCode::ReadFailed,
-            "patch_state of some threads could not be read; blockers among them are not listed",
-        ),
-        (
-            missing,
-            ErrorCode::ReadFailed,
-            "patch_state is missing for some existing threads (is this proc from a kernel without live patching?); \
-             blockers among them are not listed",
-        ),
-        (
-            detail_denied,
-            ErrorCode::PermissionDenied,
-            "details (stat, stack) of some blocking threads could not be read",
-        ),
-        (
-            detail_malformed,
-            ErrorCode::ReadFailed,
-            "stat of some blocking threads is not in the kernel's format; their comm and state are unknown",
-        ),
-    ];
-    for (tally, code, message) in tallies {
-        warnings.extend(tally.warning(code, message.to_string()));
-    }
-    Ok((result, warnings))
+    result.threads.sort_unstable_by_key(|t| (t.pid, t.tid));
+    result.threads_unreadable = tallies.count(|t| matches!(t, Trouble::PatchState(_) | Trouble::PatchStateMissing));
+    Ok((result, tallies.warnings()))
 }
 
-/// Reads the details of one blocking thread; `None` if it exited meanwhile.
+/// Reads the details of one blocking thread from its own task directory,
+/// held open, after reading its `patch_state` again from there (the name
+/// may have been reused meanwhile); `None` if it exited or no longer blocks.
 fn describe(
-    proc_dir: &Path,
-    pid: i32,
+    tasks: &Dir,
     tid: i32,
-    patch_state: i8,
+    pid: i32,
     opts: &ScanOptions,
-    denied: &mut Tally,
-    malformed: &mut Tally,
-) -> Option<BlockingThread> {
-    let task_dir = proc_dir.join(pid.to_string()).join("task").join(tid.to_string());
-    let stat_path = task_dir.join("stat");
-    let (comm, kernel_thread, state) = match std::fs::read(&stat_path) {
-        Ok(bytes) => match parse_stat(&bytes) {
+    tallies: &mut Tallies,
+) -> Result<Option<BlockingThread>> {
+    let task = match tasks.dir(tid.to_string()) {
+        Ok(task) => task,
+        Err(e) if e.is_gone() => return Ok(None),
+        Err(e) => {
+            tallies.add(Trouble::Details(FailureKey::of(e.failure())), &tasks.display(tid.to_string()));
+            return Ok(None);
+        }
+    };
+    let mut buf = [0u8; 16];
+    let patch_state = match task.read_into("patch_state", &mut buf) {
+        Ok(len) => parse_patch_state(&task.display("patch_state"), &buf[..len])?,
+        Err(e) if e.is_gone() => return Ok(None),
+        Err(e) => return Err(e.into_error(&task.display("patch_state"))),
+    };
+    if patch_state < 0 || patch_state as u8 == opts.target {
+        return Ok(None);
+    }
+
+    // A detail file gone while its task directory is still listed is not
+    // an exited task (a hostile root cannot hide a blocker that way).
+    let exited = || !tasks.exists(tid.to_string());
+
+    let (comm, kernel_thread, state) = match task.read("stat", limits::STAT) {
+        Ok(stat) => match parse_stat(&stat.bytes).filter(|_| !stat.truncated) {
             Some(stat) => (Some(stat.comm), Some(stat.flags & PF_KTHREAD != 0), Some(stat.state.to_string())),
             None => {
-                malformed.add(&stat_path);
+                tallies.add(Trouble::StatMalformed, &task.display("stat"));
                 (None, None, None)
             }
         },
-        Err(e) if is_gone(&e) => return None,
-        Err(_) => {
-            denied.add(&stat_path);
+        Err(e) if e.is_gone() && exited() => return Ok(None),
+        Err(e) => {
+            tallies.add(Trouble::Details(FailureKey::of(e.failure())), &task.display("stat"));
             (None, None, None)
         }
     };
 
-    let stack_text = match std::fs::read(task_dir.join("stack")) {
-        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(e) if is_gone(&e) => return None,
-        Err(_) => {
-            denied.add(&task_dir.join("stack"));
+    let stack_text = match task.read("stack", limits::STACK) {
+        Ok(mut stack) => {
+            if stack.truncated {
+                tallies.add(Trouble::Truncated, &task.display("stack"));
+                // Keep whole lines only: a cut frame is no frame.
+                let end = stack.bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                stack.bytes.truncate(end);
+            }
+            Some(String::from_utf8_lossy(&stack.bytes).into_owned())
+        }
+        Err(e) if e.is_gone() && exited() => return Ok(None),
+        Err(e) => {
+            tallies.add(Trouble::Details(FailureKey::of(e.failure())), &task.display("stack"));
             None
         }
     };
@@ -209,15 +301,24 @@ fn describe(
     } else if kernel_thread == Some(true) {
         Verbose::Known(None)
     } else {
-        match std::fs::read(task_dir.join("cmdline")) {
-            Ok(bytes) => Verbose::Known(split_cmdline(&bytes)),
-            Err(e) if is_gone(&e) => return None,
-            Err(_) => Verbose::Known(None),
+        match task.read("cmdline", limits::CMDLINE) {
+            Ok(cmdline) => {
+                if cmdline.truncated {
+                    tallies.add(Trouble::Truncated, &task.display("cmdline"));
+                }
+                Verbose::Known(split_cmdline(&cmdline.bytes))
+            }
+            Err(e) if e.is_gone() && exited() => return Ok(None),
+            // Unreadable is not "a kernel thread": null, and said so.
+            Err(e) => {
+                tallies.add(Trouble::Details(FailureKey::of(e.failure())), &task.display("cmdline"));
+                Verbose::Known(None)
+            }
         }
     };
     let stack = if opts.with_stack { Verbose::Known(frames) } else { Verbose::Absent };
 
-    Some(BlockingThread { pid, tid, comm, kernel_thread, state, patch_state, culprits, cmdline, stack })
+    Ok(Some(BlockingThread { pid, tid, comm, kernel_thread, state, patch_state, culprits, cmdline, stack }))
 }
 
 /// The fields of `/proc/<pid>/task/<tid>/stat` that klp reports.
@@ -270,27 +371,6 @@ pub fn split_cmdline(bytes: &[u8]) -> Option<Vec<String>> {
     Some(bytes.split(|&b| b == 0).map(|arg| String::from_utf8_lossy(arg).into_owned()).collect())
 }
 
-fn numeric_name(name: &std::ffi::OsStr) -> Option<i32> {
-    let name = name.to_str()?;
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    name.parse().ok()
-}
-
-/// Reads a small file into `buf`, returning how much was read.
-fn read_into(path: &Path, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut file = std::fs::File::open(path)?;
-    let mut len = 0;
-    while len < buf.len() {
-        match file.read(&mut buf[len..])? {
-            0 => break,
-            n => len += n,
-        }
-    }
-    Ok(len)
-}
-
 /// `-1`, `0` or `1`, with an optional newline.
 pub fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
     match bytes {
@@ -302,13 +382,22 @@ pub fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
 }
 
 /// Whether `/proc` is mounted with `hidepid` (other users' processes hidden
-/// from non-root), from `<root>/proc/self/mountinfo`.
-pub(crate) fn proc_hides_pids(sys: &SysRoot) -> bool {
-    let proc_dir = sys.proc_dir();
-    let Ok(text) = std::fs::read_to_string(proc_dir.join("self/mountinfo")) else { return false };
+/// from non-root), from `<root>/proc/self/mountinfo`; an error when that
+/// cannot be read or is cut, as "no hidepid" would then be a guess.
+pub(crate) fn proc_hides_pids(sys: &SysRoot) -> std::result::Result<bool, (Failure, PathBuf)> {
+    const MOUNTINFO: &str = "proc/self/mountinfo";
+    let path = sys.fs().display(MOUNTINFO);
+    let text = match sys.fs().read(MOUNTINFO, limits::MOUNTINFO) {
+        Ok(contents) if contents.truncated => return Err((Failure::TooLarge, path)),
+        Ok(contents) => String::from_utf8_lossy(&contents.bytes).into_owned(),
+        // A proc without mountinfo (a fixture tree) has no mount options.
+        Err(e) if e.is_gone() => return Ok(false),
+        Err(e) => return Err((e.failure(), path)),
+    };
     // The mount that serves <root>/proc, wherever that is (`--root` may
     // hold its own proc mount); mountinfo escapes blanks and backslashes
     // in mount points as octal.
+    let proc_dir = sys.proc_dir();
     let mount_point = std::fs::canonicalize(&proc_dir).unwrap_or(proc_dir);
     let mut escaped = String::new();
     for c in mount_point.to_string_lossy().chars() {
@@ -317,7 +406,7 @@ pub(crate) fn proc_hides_pids(sys: &SysRoot) -> bool {
             c => escaped.push(c),
         }
     }
-    mountinfo_hides_pids(&text, &escaped)
+    Ok(mountinfo_hides_pids(&text, &escaped))
 }
 
 /// Whether a `proc` mount at `mount_point` in this mountinfo text has a

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Hardening suite (issue 7): corpus replay and property tests of every
-# parser, races with the real /proc, unprivileged and hidepid runs, hostile
-# and enormous input, broken stdout, concurrent and failing downgrades on
-# real rpm/zypper roots. The time-bounded fuzzing is a separate command:
+# Hardening suite (issues 7 and 10): corpus replay and property tests of
+# every parser, races with the real /proc, unprivileged and hidepid runs,
+# hostile and enormous input, broken stdout, concurrent and failing
+# downgrades on real rpm/zypper roots; an untrusted root (FIFOs, sparse
+# files, devices, symlinks out of the root, no sysfs, hostile names) and
+# every argument edge, each run under its own deadline, peak memory
+# measured with GNU time. The time-bounded fuzzing is a separate command:
 # tests/hardening/fuzz.sh [SECONDS] (see BENCHMARKS.md, "Fuzzing").
 #
 # Needs root (setpriv to nobody, a private mount namespace for hidepid).
@@ -23,14 +26,15 @@ if [ "$(id -u)" != 0 ]; then
     exit 2
 fi
 missing=()
-for tool in rpm rpmbuild zypper createrepo_c setpriv python3; do
+for tool in rpm rpmbuild zypper createrepo_c setpriv python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "hardening: installing packages for: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get -o DPkg::Lock::Timeout=600 update -qq
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends rpm createrepo-c zypper util-linux python3 >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+        rpm createrepo-c zypper util-linux python3 time >/dev/null
 fi
 phase "dependencies"
 

@@ -135,6 +135,8 @@ impl Fixture {
             );
             write(&proc_dir.join("self/mountinfo"), mountinfo);
         }
+        // sysfs always has kernel/; only CONFIG_LIVEPATCH adds livepatch/.
+        mkdir(&root.join("sys/kernel"));
         if self.livepatch_supported {
             let lp = root.join("sys/kernel/livepatch");
             mkdir(&lp);

@@ -27,16 +27,7 @@ phase "tools"
 
 # What the tests must not touch on the host (Debian's rpm and zypper defaults).
 host_paths=("$HOME/.rpmdb" /var/log/zypper.log /run/zypp.pid /usr/lib/sysimage/rpm /var/log/zypp /var/cache/zypp /etc/zypp/repos.d)
-host_state() {
-    local path
-    for path in "${host_paths[@]}"; do
-        if [ -e "$path" ]; then
-            echo "$path $(find "$path" -printf '%p %s %T@\n' 2>/dev/null | sort | md5sum | cut -c1-32)"
-        else
-            echo "$path absent"
-        fi
-    done
-}
+. tests/host-state.sh
 before=$(host_state)
 
 cargo build --release --locked

@@ -33,6 +33,8 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("zypper_search", zypper_search),
     ("lifecycle", lifecycle),
     ("package_names", package_names),
+    ("path_resolution", path_resolution),
+    ("bounded_read", bounded_read),
 ];
 
 /// Kernel attribute files are read lossily (`sys::read_small`), so parsers
@@ -42,14 +44,18 @@ fn text(data: &[u8]) -> String {
 }
 
 /// `enabled`, `transition`, `replace`, `stack_order`, `patched`, `tainted`:
-/// accepted values read back as themselves; rejections are
+/// accepted values are canonical `"%d"` and read back as themselves
+/// (printing them gives the text again); rejections are
 /// `malformed_value` errors naming the file, with a bounded excerpt.
 pub fn sys_value(data: &[u8]) {
     let path = Path::new("/r/sys/kernel/livepatch/p/enabled");
     let text = text(data);
     let value = text.strip_suffix('\n').unwrap_or(&text);
     match klp::sys::parse_int::<i64>(path, &text, "an integer") {
-        Ok(n) => assert_eq!(value.parse::<i64>().ok(), Some(n)),
+        Ok(n) => {
+            assert_eq!(value.parse::<i64>().ok(), Some(n));
+            assert_eq!(n.to_string(), value, "only what %d prints");
+        }
         Err(err) => {
             assert_eq!(err.code(), "malformed_value");
             assert_eq!(err.path(), Some(path));
@@ -388,5 +394,128 @@ pub fn package_names(data: &[u8]) {
     if let Some((version, release)) = naming::edition_from_patch_name(&text) {
         assert_eq!(format!("livepatch_{version}_{}", release.replace('.', "_")), text);
         assert!(version.bytes().all(|b| b.is_ascii_digit()) && !version.is_empty());
+    }
+}
+
+/// A scratch directory of our own, removed when dropped (std only: the
+/// fuzz targets include this file and have no tempfile).
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(what: &str) -> Scratch {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("klp-{what}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Paths tried by the hardening tests (and the fuzz target's seeds).
+pub const RESOLVE_SEEDS: &[&str] = &[
+    "a/b/file",
+    "/a/b/file",
+    "lib/x",
+    "abs/file",
+    "up/canary",
+    "up/a/b/file",
+    "upfile",
+    "abscanary",
+    "loop1",
+    "loop1/x",
+    "self/self/a/b/file",
+    "magic",
+    "magic/canary",
+    "../canary",
+    "../../root/a/b/file",
+    "a/b/file/",
+    "a/b/file/..",
+    "",
+    "/",
+    ".",
+    "dir_link/b/../b/file",
+    "a//b///file",
+    "lib/../lib/x",
+    "a/b/deep",
+    "a/b/deep2",
+];
+
+/// Path resolution under an untrusted root: `openat2` (RESOLVE_IN_ROOT)
+/// and the fallback walk open the same file or fail the same way, and
+/// neither ever opens the canary outside the root.
+pub fn path_resolution(data: &[u8]) {
+    use klp::sys::fs::{Accept, Dir, Failure, Resolver};
+    use std::os::unix::fs::{symlink, MetadataExt};
+    let scratch = Scratch::new("resolve");
+    let canary = scratch.0.join("canary");
+    std::fs::write(&canary, "outside\n").unwrap();
+    let root = scratch.0.join("root");
+    std::fs::create_dir_all(root.join("a/b")).unwrap();
+    std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+    std::fs::write(root.join("a/b/file"), "inside\n").unwrap();
+    std::fs::write(root.join("usr/lib/x"), "libx\n").unwrap();
+    std::fs::write(root.join("canary"), "the root's own\n").unwrap();
+    for (link, target) in [
+        ("lib", "usr/lib".to_string()),
+        ("abs", "/a/b".to_string()),
+        ("up", "../../..".to_string()),
+        ("upfile", "../canary".to_string()),
+        ("abscanary", canary.display().to_string()),
+        ("loop1", "loop2".to_string()),
+        ("loop2", "loop1".to_string()),
+        ("self", ".".to_string()),
+        ("magic", "/proc/self/root".to_string()),
+        ("dir_link", "a".to_string()),
+        ("a/b/deep", "../../up/upfile".to_string()),
+        ("a/b/deep2", "/../../abscanary".to_string()),
+    ] {
+        symlink(target, root.join(link)).unwrap();
+    }
+    let canary_ino = std::fs::metadata(&canary).unwrap().ino();
+    let path = Path::new(OsStr::from_bytes(&data[..data.len().min(4096)]));
+    let open = |resolver| {
+        let dir = Dir::open_root_with(&root, resolver).unwrap();
+        dir.open_file(path, Accept::Regular).map(|f| f.metadata().unwrap().ino()).map_err(|e| e.failure())
+    };
+    let walked = open(Resolver::Walk);
+    assert_ne!(walked, Ok(canary_ino), "walk escaped the root: {path:?}");
+    let resolved = open(Resolver::Openat2);
+    assert_ne!(resolved, Ok(canary_ino), "openat2 escaped the root: {path:?}");
+    let openat2_missing = resolved == Err(Failure::Other) && walked != Err(Failure::Other);
+    if !openat2_missing {
+        assert_eq!(walked, resolved, "the walk and openat2 disagree on {path:?}");
+    }
+}
+
+/// Bounded reads: at most `limit` bytes, the file's beginning, and
+/// `truncated` exactly when it held more. The first byte picks the limit.
+pub fn bounded_read(data: &[u8]) {
+    use klp::sys::fs::{Dir, ReadError};
+    let Some((&first, body)) = data.split_first() else { return };
+    let limit = usize::from(first) * 3;
+    let scratch = Scratch::new("read");
+    std::fs::write(scratch.0.join("f"), body).unwrap();
+    let dir = Dir::open_root(&scratch.0).unwrap();
+    let contents = dir.read("f", limit).unwrap();
+    assert_eq!(contents.bytes, body[..body.len().min(limit)]);
+    assert_eq!(contents.truncated, body.len() > limit);
+    match dir.read_whole("f", limit) {
+        Ok(bytes) => assert!(body.len() <= limit && bytes == body),
+        Err(ReadError::TooLarge(n)) => assert!(n == limit && body.len() > limit),
+        Err(e) => panic!("{e:?}"),
+    }
+    let mut buf = vec![0u8; usize::from(first % 17)];
+    match dir.read_into("f", &mut buf) {
+        Ok(n) => assert!(n == body.len() && buf[..n] == *body),
+        Err(ReadError::TooLarge(n)) => assert!(n == buf.len() && body.len() > n),
+        Err(e) => panic!("{e:?}"),
     }
 }

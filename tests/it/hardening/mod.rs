@@ -1,4 +1,4 @@
-//! Hardening (issue 7): the parsers' invariants on the committed fuzz corpus
+//! Hardening (issues 7 and 10): the parsers' invariants on the committed fuzz corpus
 //! and on generated input, races with the real /proc, unprivileged and
 //! hidepid runs, hostile and enormous input, broken output channels,
 //! concurrent and failing downgrades.
@@ -14,3 +14,4 @@ mod privileges;
 mod props;
 mod race;
 mod robustness;
+mod untrusted;

@@ -38,8 +38,9 @@ def __virtual__():
         return (
             False,
             "the klp execution module needs the klp binary: {!r} was not found "
-            "(install klp, or set 'klp.binary' in the minion config or pillar "
-            "to its path)".format(binary),
+            "(install the klp package: state.apply livepatch.install with pillar "
+            "klp:repo_url, or zypper/dnf install klp from its repository; or set "
+            "'klp.binary' in the minion config or pillar to its path)".format(binary),
         )
     return __virtualname__
 

@@ -1,0 +1,1 @@
+../../src/saltext/klp/states/klp_install.py
