@@ -8,6 +8,9 @@
 //! The tree lives on tmpfs (/dev/shm) when there is one, so that the figures
 //! measure the programs rather than the disk. Exits 1 if a target is missed.
 
+// A test or example binary exports nothing: `pub` marks what its modules share.
+#![allow(unreachable_pub)]
+
 #[path = "../tests/it/fixture.rs"]
 mod fixture;
 

@@ -5,6 +5,9 @@
 //!
 //! DIR must not exist yet or be empty.
 
+// A test or example binary exports nothing: `pub` marks what its modules share.
+#![allow(unreachable_pub)]
+
 #[path = "../tests/it/fixture.rs"]
 mod fixture;
 

@@ -3,6 +3,9 @@
 //!
 //!     floor_patch_state ROOT
 
+// A test or example binary exports nothing: `pub` marks what its modules share.
+#![allow(unreachable_pub)]
+
 use std::io::Read;
 
 fn main() {

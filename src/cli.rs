@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-pub const EXIT_STATUS_HELP: &str = "\
+pub(crate) const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  success; for `check`: no transition in progress (ready); for `cve`: every CVE fixed
   1  runtime error (the classic tool's \"error\"); for `check`: a transition is in progress;
@@ -18,6 +18,9 @@ Exit status:
 In JSON mode (the default) stdout always holds exactly one JSON document, the report
 or an error document with a stable `error.code`; see `klp schema COMMAND`.";
 
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Parser)]
 #[command(
     name = "klp",
@@ -34,11 +37,11 @@ classic tool's output for existing scripts.",
 pub struct Cli {
     /// More detail; may be given twice (-vv).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// Assume "yes" to confirmations (downgrade).
     #[arg(short = 'n', long = "non-interactive", global = true)]
-    pub non_interactive: bool,
+    pub(crate) non_interactive: bool,
 
     /// Output format: one JSON document, the classic text, or (assess only) the
     /// Prometheus text exposition or monitoring-plugin (Nagios, Icinga) output.
@@ -52,7 +55,7 @@ pub struct Cli {
 
     /// Inspect the system mounted at DIR (its sys/kernel/livepatch and proc).
     #[arg(long, value_name = "DIR", default_value = "/", env = "KLP_ROOT", global = true)]
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
 
     /// Package backend: from the system's os-release (`auto`), or forced.
     #[arg(long, value_enum, value_name = "BACKEND", default_value_t = crate::pkg::backend::Choice::Auto, env = "KLP_BACKEND", global = true)]
@@ -62,6 +65,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Json,
@@ -73,6 +79,7 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format's name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Format::Json => "json",
@@ -92,11 +99,13 @@ impl Format {
 /// those that print generated text (schemas, man page, completions).
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[allow(missing_docs)] // flattened: its commands are listed one by one
     #[command(flatten)]
     Report(ReportCommand),
 
     /// Print the JSON Schema of a command's report, or of the error document.
     Schema {
+        #[allow(missing_docs)] // help text: the variant's
         #[arg(value_enum)]
         document: SchemaDocument,
     },
@@ -108,6 +117,7 @@ pub enum Command {
     /// Print a shell completion script.
     #[command(hide = true)]
     Completions {
+        #[allow(missing_docs)] // help text: the variant's
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -189,6 +199,9 @@ impl ReportCommand {
 
 /// The documents klp prints, each with its schema under `schemas/<name>.json`:
 /// one per report command, and the error document. The one list of them.
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SchemaDocument {
     Status,
@@ -208,39 +221,48 @@ impl SchemaDocument {
     }
 }
 
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Wait until no transition is in progress, or the timeout passes.
     #[arg(long)]
-    pub wait: bool,
+    pub(crate) wait: bool,
 
     /// Longest wait, in seconds (with --wait): 0 to 31536000 (one year).
     #[arg(long, value_name = "SECONDS", default_value_t = 300.0, requires = "wait",
           allow_negative_numbers = true, value_parser = parse_timeout)]
-    pub timeout: f64,
+    pub(crate) timeout: f64,
 
     /// Time between two reads of the state, in seconds (with --wait): 0.01 to 3600.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0, requires = "wait",
           allow_negative_numbers = true, value_parser = parse_interval)]
-    pub interval: f64,
+    pub(crate) interval: f64,
 }
 
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct PatchesArgs {
     /// With -vv: refresh the repositories before looking for updates.
     #[arg(long)]
-    pub refresh: bool,
+    pub(crate) refresh: bool,
 }
 
+// clap turns doc comments into help text: these are documented by their
+// help attributes and by the variants that use them.
+#[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct DowngradeArgs {
     /// Go to this package version (e.g. `3`, `3-1`, `1:3`) instead of the previous one.
     #[arg(long, value_name = "VERSION", allow_hyphen_values = true, value_parser = parse_version)]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
 
     /// Show the plan (from, to, the exact command) and change nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 const ASSESS_HELP: &str = "Decide whether this host is OK and whether it must reboot, from facts klp reads \
@@ -261,6 +283,7 @@ it names the CVE. Text: one line per CVE, `ID STATUS [KIND NAME]...` (e.g. `CVE-
 live_patch livepatch_6_150600_2_2`; `after_reboot PACKAGE` when the next-boot kernel fixes it). Exit \
 status as `check`: 0 every CVE fixed, 1 some not fixed or pending, 2 usage error or some unknown.";
 
+/// The options of `klp assess`.
 #[derive(Debug, Args)]
 pub struct AssessArgs {
     /// A CVE that must be fixed (critical when not); may be repeated.
@@ -280,6 +303,7 @@ pub struct AssessArgs {
     pub expiry_critical: u32,
 }
 
+/// The options of `klp cve`.
 #[derive(Debug, Args)]
 pub struct CveArgs {
     /// CVE ids, e.g. CVE-2024-50115 (case-insensitive).
@@ -298,9 +322,9 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
 }
 
 /// Bounds of `check --wait`, in seconds.
-pub const TIMEOUT_MAX: f64 = 365.0 * 24.0 * 3600.0;
-pub const INTERVAL_MIN: f64 = 0.01;
-pub const INTERVAL_MAX: f64 = 3600.0;
+pub(crate) const TIMEOUT_MAX: f64 = 365.0 * 24.0 * 3600.0;
+pub(crate) const INTERVAL_MIN: f64 = 0.01;
+pub(crate) const INTERVAL_MAX: f64 = 3600.0;
 
 /// A number of seconds, finite and within `[min, max]`: checked once, here,
 /// so that no later `Duration` conversion can panic and no poll can spin.
@@ -312,17 +336,17 @@ fn seconds(text: &str, min: f64, max: f64) -> Result<f64, String> {
     Ok(value)
 }
 
-pub fn parse_timeout(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_timeout(text: &str) -> Result<f64, String> {
     seconds(text, 0.0, TIMEOUT_MAX)
 }
 
-pub fn parse_interval(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_interval(text: &str) -> Result<f64, String> {
     seconds(text, INTERVAL_MIN, INTERVAL_MAX)
 }
 
 /// `[EPOCH:]VERSION[-RELEASE]`: an epoch must fit rpm's (32 bits) rather
 /// than be dropped, and the version must be there.
-pub fn parse_version(text: &str) -> Result<String, String> {
+pub(crate) fn parse_version(text: &str) -> Result<String, String> {
     let rest = match text.split_once(':') {
         Some((epoch, rest)) => {
             if epoch.is_empty() || !epoch.bytes().all(|b| b.is_ascii_digit()) || epoch.parse::<u32>().is_err() {

@@ -28,6 +28,7 @@ pub const EXIT_UNKNOWN: u8 = 3;
 
 /// Everything that makes a command fail.
 #[derive(Debug)]
+#[allow(missing_docs)] // the fields: each variant's doc says what it holds
 pub enum Error {
     /// The command line could not be parsed.
     Usage { message: String },
@@ -62,7 +63,7 @@ pub enum Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[schemars(transform = consts_to_enum)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     /// The command line could not be parsed.
     Usage,
     /// `--root` does not name a directory.
@@ -122,7 +123,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// The code as it appears in the JSON documents.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ErrorCode::Usage => "usage",
             ErrorCode::RootNotFound => "root_not_found",
@@ -155,14 +156,14 @@ impl ErrorCode {
 }
 
 /// Every error code, in the order [`ErrorCode`] declares them.
-pub fn error_codes() -> Vec<serde_json::Value> {
+pub(crate) fn error_codes() -> Vec<serde_json::Value> {
     schemars::schema_for!(ErrorCode).get("enum").and_then(|v| v.as_array()).cloned().unwrap_or_default()
 }
 
 /// Schema transform: an enum documented per value (`oneOf`/`anyOf` of
 /// `const`s) becomes one `enum` list, which is what consumers look for;
 /// the per-value docs stay in the code.
-pub fn consts_to_enum(schema: &mut schemars::Schema) {
+pub(crate) fn consts_to_enum(schema: &mut schemars::Schema) {
     let branches = ["oneOf", "anyOf"].iter().find_map(|key| schema.remove(*key));
     let Some(serde_json::Value::Array(branches)) = branches else { return };
     let values: Vec<serde_json::Value> = branches.iter().filter_map(|b| b.get("const").cloned()).collect();
@@ -174,19 +175,33 @@ pub fn consts_to_enum(schema: &mut schemars::Schema) {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "code", content = "details", rename_all = "snake_case")]
 pub enum Problem {
+    /// The command line could not be parsed (no details).
     Usage(()),
+    /// `--root` does not name a directory (no details).
     RootNotFound(()),
+    /// A file could not be read for lack of permission.
     PermissionDenied(OsError),
+    /// A file could not be read for another reason.
     ReadFailed(OsError),
+    /// A kernel file held something the kernel does not write.
     MalformedValue(Malformed),
+    /// A required sysfs file is missing (no details).
     MissingFile(()),
+    /// Something other than a regular file where one was expected.
     NotRegularFile(NotRegular),
+    /// A file larger than klp reads.
     TooLarge(Limit),
+    /// A symlink loop under the root.
     SymlinkLoop(OsError),
+    /// sysfs is not mounted under the root (no details).
     SysfsMissing(()),
+    /// An argument is out of its range (no details).
     InvalidArgument(()),
+    /// `--output FILE` could not be written.
     OutputFailed(OsError),
+    /// `--format` has no rendering for this command.
     FormatUnsupported(UnsupportedFormat),
+    /// A package-layer failure, under its own code.
     #[serde(untagged)]
     Package(PackageFailure),
 }
@@ -195,7 +210,7 @@ pub enum Problem {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct OsError {
     /// The OS error number (`errno`), when there is one.
-    pub os_error: Option<i32>,
+    pub(crate) os_error: Option<i32>,
 }
 
 /// Details of `not_regular_file`.
@@ -203,10 +218,10 @@ pub struct OsError {
 pub struct NotRegular {
     /// What is there instead: `fifo`, `socket`, `character device`,
     /// `block device`, `directory`.
-    pub file_type: &'static str,
+    pub(crate) file_type: &'static str,
     /// The OS error number, when the kernel reported it (EISDIR).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub os_error: Option<i32>,
+    pub(crate) os_error: Option<i32>,
 }
 
 /// Details of `format_unsupported`.
@@ -224,49 +239,62 @@ pub struct UnsupportedFormat {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Limit {
     /// The most klp reads of that file, in bytes.
-    pub limit_bytes: u64,
+    pub(crate) limit_bytes: u64,
 }
 
 /// Details of `malformed_value`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Malformed {
     /// The start of what the file held (at most 64 characters, then `…`).
-    pub content: String,
+    pub(crate) content: String,
     /// What the kernel writes there.
-    pub expected: &'static str,
+    pub(crate) expected: &'static str,
 }
 
 /// A package-layer failure: its code with its details.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "code", content = "details", rename_all = "snake_case")]
 pub enum PackageFailure {
+    /// No live patch package is installed for the running kernel.
     NoPackage(NoPackage),
+    /// The system has no rpm database.
     NoRpmDatabase(NoRpmDatabase),
+    /// No version older than the installed one is available.
     NoOlderVersion(NoOlderVersion),
+    /// The requested version is in no repository.
     VersionNotFound(VersionNotFound),
+    /// The requested version is newer than the installed one.
     VersionNewer(VersionNewer),
+    /// zypper's lock or klp's own is held.
     LockHeld(LockHeld),
+    /// zypper failed.
     ZypperFailed(CommandFailed),
+    /// dnf failed.
     DnfFailed(CommandFailed),
+    /// The root's distribution family is unknown: no package backend.
     BackendUnknown(BackendUnknown),
+    /// rpm failed.
     RpmFailed(CommandFailed),
+    /// rpm or zypper is not installed.
     ToolMissing(ToolMissing),
+    /// The user answered "no".
     Declined(Confirmation),
+    /// Confirmation is needed and there is no terminal.
     NoTerminal(Confirmation),
 }
 
 /// What rpm says is installed, re-read after a downgrade failed: present in
 /// the details of every failure of `downgrade` once it knows its package.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct DowngradeState {
+pub(crate) struct DowngradeState {
     /// The live patch package of the running kernel.
-    pub package: String,
+    pub(crate) package: String,
     /// The installed edition the downgrade started from; absent when the
     /// failure came before it was read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The installed edition now (null: not installed).
-    pub installed: Option<String>,
+    pub(crate) installed: Option<String>,
 }
 
 /// Details of `no_package`.
@@ -279,7 +307,7 @@ pub struct NoPackage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<bool>,
     #[serde(flatten)]
-    pub state: Option<DowngradeState>,
+    pub(crate) state: Option<DowngradeState>,
 }
 
 /// Details of `backend_unknown`.
@@ -293,9 +321,9 @@ pub struct BackendUnknown {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct NoRpmDatabase {
     /// The system root that was looked at.
-    pub root: String,
+    pub(crate) root: String,
     /// The database directories looked for, relative to the root.
-    pub looked_in: Vec<String>,
+    pub(crate) looked_in: Vec<String>,
 }
 
 /// Details of `no_older_version`.
@@ -308,27 +336,27 @@ pub struct NoOlderVersion {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
     #[serde(flatten)]
-    pub state: DowngradeState,
+    pub(crate) state: DowngradeState,
 }
 
 /// Details of `version_not_found`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct VersionNotFound {
     /// `--to` as given.
-    pub requested: String,
+    pub(crate) requested: String,
     /// Every edition the repositories offer, oldest first.
-    pub available: Vec<String>,
+    pub(crate) available: Vec<String>,
     #[serde(flatten)]
-    pub state: DowngradeState,
+    pub(crate) state: DowngradeState,
 }
 
 /// Details of `version_newer`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct VersionNewer {
     /// `--to` as given.
-    pub requested: String,
+    pub(crate) requested: String,
     #[serde(flatten)]
-    pub state: DowngradeState,
+    pub(crate) state: DowngradeState,
 }
 
 /// Details of `lock_held`: klp's own lock (`lock_file`), zypper's (exit
@@ -338,63 +366,63 @@ pub struct VersionNewer {
 pub struct LockHeld {
     /// klp's downgrade lock, as a path on the host.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lock_file: Option<String>,
+    pub(crate) lock_file: Option<String>,
     /// zypper's argv, when zypper found its lock held.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub command: Option<Vec<String>>,
+    pub(crate) command: Option<Vec<String>>,
     #[serde(flatten)]
-    pub run: Option<ExitAndOutput>,
+    pub(crate) run: Option<ExitAndOutput>,
     #[serde(flatten)]
-    pub state: Option<DowngradeState>,
+    pub(crate) state: Option<DowngradeState>,
 }
 
 /// Details of `rpm_failed`, `zypper_failed` and `dnf_failed`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CommandFailed {
     /// The argv that failed, or could not be started.
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
     /// Exit status and output; absent when the program could not be started.
     #[serde(flatten)]
-    pub run: Option<ExitAndOutput>,
+    pub(crate) run: Option<ExitAndOutput>,
     /// The edition zypper was to install (a downgrade that zypper reported
     /// done but rpm does not show).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
     #[serde(flatten)]
-    pub state: Option<DowngradeState>,
+    pub(crate) state: Option<DowngradeState>,
 }
 
 /// How a program that ran ended.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ExitAndOutput {
+pub(crate) struct ExitAndOutput {
     /// Its exit status; -1 when killed by a signal.
-    pub exit_code: i32,
+    pub(crate) exit_code: i32,
     /// Its stdout and stderr, cut to 8 KiB.
-    pub output: String,
+    pub(crate) output: String,
 }
 
 /// Details of `tool_missing`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ToolMissing {
     /// The program not found in PATH.
-    pub program: String,
+    pub(crate) program: String,
     #[serde(flatten)]
-    pub state: Option<DowngradeState>,
+    pub(crate) state: Option<DowngradeState>,
 }
 
 /// Details of `declined` and `no_terminal`: what would have run.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Confirmation {
     /// The edition the downgrade was to install.
-    pub to: String,
+    pub(crate) to: String,
     /// The zypper argv it was to run.
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
     #[serde(flatten)]
-    pub state: DowngradeState,
+    pub(crate) state: DowngradeState,
 }
 
 impl PackageFailure {
-    pub fn code(&self) -> ErrorCode {
+    pub(crate) fn code(&self) -> ErrorCode {
         match self {
             PackageFailure::NoPackage(_) => ErrorCode::NoPackage,
             PackageFailure::NoRpmDatabase(_) => ErrorCode::NoRpmDatabase,
@@ -414,7 +442,7 @@ impl PackageFailure {
 
     /// Where a downgrade stood, for the failures that can carry it: set once
     /// the installed version has been re-read after the failure.
-    pub fn state_mut(&mut self) -> Option<&mut Option<DowngradeState>> {
+    pub(crate) fn state_mut(&mut self) -> Option<&mut Option<DowngradeState>> {
         match self {
             PackageFailure::NoPackage(d) => Some(&mut d.state),
             PackageFailure::LockHeld(d) => Some(&mut d.state),
@@ -434,12 +462,12 @@ impl PackageFailure {
 }
 
 impl Error {
-    pub fn read(path: &Path, source: io::Error) -> Self {
+    pub(crate) fn read(path: &Path, source: io::Error) -> Self {
         Error::Read { path: path.to_path_buf(), source }
     }
 
     /// A package-layer error.
-    pub fn package(failure: PackageFailure, message: impl Into<String>) -> Self {
+    pub(crate) fn package(failure: PackageFailure, message: impl Into<String>) -> Self {
         Error::Package { message: message.into(), failure: Box::new(failure) }
     }
 
@@ -449,7 +477,7 @@ impl Error {
     }
 
     /// The stable code, typed.
-    pub fn error_code(&self) -> ErrorCode {
+    pub(crate) fn error_code(&self) -> ErrorCode {
         match self {
             Error::Usage { .. } => ErrorCode::Usage,
             Error::RootNotFound { .. } => ErrorCode::RootNotFound,
@@ -530,15 +558,6 @@ impl Error {
     }
 }
 
-pub fn is_permission_denied(err: &io::Error) -> bool {
-    crate::sys::fs::classify(err) == Failure::Denied
-}
-
-/// A task or patch that disappeared while we looked at it: not an error.
-pub fn is_gone(err: &io::Error) -> bool {
-    crate::sys::fs::classify(err) == Failure::Gone
-}
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -576,6 +595,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// klp's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -82,21 +82,9 @@ fn exit_code(report: &Report, format: Format) -> u8 {
         // Text has no field to say "incomplete": an empty list must not pass
         // for "nothing blocks", so the exit status says it.
         Report::Blocking(blocking) if !blocking.complete && format == Format::Text => EXIT_FAILURE,
-        Report::Assess(assess) => assess.verdict.exit_code(),
-        Report::Cve(cve) => cve_exit_code(cve),
+        Report::Assess(assess) => assess.exit_code(),
+        Report::Cve(cve) => cve.exit_code(),
         _ => EXIT_OK,
-    }
-}
-
-/// 1 when some CVE is known not to be fixed; else 2 when some is unknown.
-fn cve_exit_code(report: &klp::report::CveReport) -> u8 {
-    use klp::report::CveState;
-    if report.cves.iter().any(|c| matches!(c.status, CveState::NotFixed | CveState::Pending)) {
-        EXIT_FAILURE
-    } else if report.cves.iter().any(|c| c.status == CveState::Unknown) {
-        EXIT_USAGE
-    } else {
-        EXIT_OK
     }
 }
 

@@ -5,6 +5,8 @@
 use crate::cli::{Cli, EXIT_STATUS_HELP};
 use clap::CommandFactory;
 
+/// The man page, roff.
+/// The man page, roff.
 pub fn render() -> String {
     let command = Cli::command();
     let man =
@@ -158,6 +160,8 @@ Everything under \fB\-\-root\fR is untrusted input: klp resolves every path insi
 \fBzypper\fR(8), \fBdnf\fR(8), \fBrpm\fR(8), \fBkpatch\fR(1), the kernel's Documentation/livepatch/livepatch.rst
 "#;
 
+/// The completion script for `shell`.
+/// The completion script for `shell`.
 pub fn completions(shell: clap_complete::Shell) -> String {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "klp", &mut out);

@@ -15,7 +15,7 @@ use crate::sys::{kmsg, livepatch};
 use crate::Result;
 use std::collections::BTreeSet;
 
-pub fn run(ctx: &Context, args: &AssessArgs) -> Result<AssessReport> {
+pub(super) fn run(ctx: &Context, args: &AssessArgs) -> Result<AssessReport> {
     let sys = &ctx.sys;
     let patches = livepatch::read_patches(sys, false)?;
     let supported = patches.is_some();
@@ -169,7 +169,7 @@ pub(super) struct PackageFacts {
 impl PackageFacts {
     /// `assess`: true for support, updates, and the next-boot kernel's
     /// whole CVE list (to compare); `cve`: false, only the wanted ids.
-    pub fn gather(
+    pub(super) fn gather(
         ctx: &Context,
         patches: &[crate::report::PatchInfo],
         wanted: &BTreeSet<String>,
@@ -244,7 +244,7 @@ impl PackageFacts {
         PackageFacts { patches: patch_facts, kernels, unknowns, warnings, backend: selected.report() }
     }
 
-    pub fn sources(&self) -> CveSources<'_> {
+    pub(super) fn sources(&self) -> CveSources<'_> {
         let differs = self.kernels.next_differs();
         CveSources {
             running_kernel: self.kernels.running.as_ref(),

@@ -4,7 +4,7 @@ use crate::sys::stack::{CulpritIndex, PatchedSymbol};
 use crate::sys::{livepatch, tasks};
 use crate::Result;
 
-pub fn run(ctx: &Context) -> Result<BlockingReport> {
+pub(crate) fn run(ctx: &Context) -> Result<BlockingReport> {
     let patches = livepatch::read_patches(&ctx.sys, false)?;
     let supported = patches.is_some();
     let patches = patches.unwrap_or_default();

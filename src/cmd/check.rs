@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub fn run(ctx: &Context, args: &CheckArgs) -> Result<CheckReport> {
+pub(crate) fn run(ctx: &Context, args: &CheckArgs) -> Result<CheckReport> {
     if !args.wait {
         return Ok(CheckReport { status: build_status(&ctx.sys)?, wait: None });
     }
@@ -52,7 +52,7 @@ const TICK: Duration = Duration::from_millis(20);
 /// Polls the status until ready, the timeout passes or `interrupted` gives
 /// a signal; the last status read is the answer (one more read happens at
 /// the deadline). `timeout` and `interval` are in range (see `cli`).
-pub fn wait_for_ready(
+pub(crate) fn wait_for_ready(
     sys: &SysRoot,
     timeout: f64,
     interval: f64,

@@ -7,7 +7,7 @@ use crate::sys::livepatch;
 use crate::Result;
 use std::collections::BTreeSet;
 
-pub fn run(ctx: &Context, args: &CveArgs) -> Result<CveReport> {
+pub(super) fn run(ctx: &Context, args: &CveArgs) -> Result<CveReport> {
     let patches = livepatch::read_patches(&ctx.sys, false)?.unwrap_or_default();
     let wanted: BTreeSet<String> = args.cves.iter().cloned().collect();
     let packages = PackageFacts::gather(ctx, &patches, &wanted, false);

@@ -6,7 +6,7 @@ use crate::report::{DowngradeReport, SchemaVersion};
 use crate::sys::{livepatch, SysRoot};
 use crate::Result;
 
-pub fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
+pub(crate) fn run(ctx: &Context, args: &DowngradeArgs) -> Result<DowngradeReport> {
     let patch_before = loaded_patch(&ctx.sys)?;
     let selected = backend::select(ctx.sys.root(), ctx.backend);
     let request = Request {

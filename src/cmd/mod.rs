@@ -14,15 +14,14 @@ use crate::report::Report;
 use crate::sys::SysRoot;
 use crate::Result;
 
-pub use check::wait_for_ready;
-pub use status::build_status;
+pub(crate) use status::build_status;
 
 /// What every command may need from the global options.
-pub struct Context {
-    pub sys: SysRoot,
-    pub verbosity: u8,
-    pub non_interactive: bool,
-    pub backend: crate::pkg::backend::Choice,
+pub(crate) struct Context {
+    pub(crate) sys: SysRoot,
+    pub(crate) verbosity: u8,
+    pub(crate) non_interactive: bool,
+    pub(crate) backend: crate::pkg::backend::Choice,
 }
 
 /// Runs a report command against the system under `--root`.

@@ -5,7 +5,7 @@ use crate::report::{Effect, FunctionEffect, PatchInfo, PatchOrder, PatchesReport
 use crate::sys::livepatch;
 use crate::Result;
 
-pub fn run(ctx: &Context, args: &PatchesArgs) -> Result<PatchesReport> {
+pub(crate) fn run(ctx: &Context, args: &PatchesArgs) -> Result<PatchesReport> {
     let patches = livepatch::read_patches(&ctx.sys, true)?;
     let supported = patches.is_some();
     let mut patches = patches.unwrap_or_default();

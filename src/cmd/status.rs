@@ -3,12 +3,12 @@ use crate::report::{SchemaVersion, State, StatusReport, StatusTransition, Warnin
 use crate::sys::{kmsg, livepatch, SysRoot, TAINT_LIVEPATCH};
 use crate::Result;
 
-pub fn run(ctx: &Context) -> Result<StatusReport> {
+pub(crate) fn run(ctx: &Context) -> Result<StatusReport> {
     build_status(&ctx.sys)
 }
 
 /// The status report: a few small reads per loaded patch, no task scan.
-pub fn build_status(sys: &SysRoot) -> Result<StatusReport> {
+pub(crate) fn build_status(sys: &SysRoot) -> Result<StatusReport> {
     let patches = livepatch::read_patches(sys, false)?;
     let supported = patches.is_some();
     let patches = patches.unwrap_or_default();

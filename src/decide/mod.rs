@@ -2,13 +2,13 @@
 //! commands: [`rules`] turns facts into findings and a verdict; [`cve_status`]
 //! says whether one CVE is fixed on the running system.
 
-pub mod rules;
+pub(crate) mod rules;
 
 use crate::report::{CveAssessment, CveState, FixKind, FixedBy, KernelPackage, Ownership, PatchFacts};
 use std::collections::BTreeSet;
 
 /// Where a CVE's fix may come from.
-pub struct CveSources<'a> {
+pub(crate) struct CveSources<'a> {
     /// The running kernel's package and its changelog's CVEs (None: unknown).
     pub running_kernel: Option<&'a KernelPackage>,
     pub running_cves: Option<&'a BTreeSet<String>>,
@@ -21,7 +21,7 @@ pub struct CveSources<'a> {
 impl CveSources<'_> {
     /// CVEs of the live patches that are applied: enabled, transition done,
     /// from a package.
-    pub fn applied_patch_cves(&self) -> BTreeSet<&str> {
+    pub(crate) fn applied_patch_cves(&self) -> BTreeSet<&str> {
         self.patches.iter().filter(|p| is_applied(p)).flat_map(|p| p.cves.iter().map(String::as_str)).collect()
     }
 }
@@ -31,7 +31,7 @@ fn is_applied(patch: &PatchFacts) -> bool {
 }
 
 /// The status of one CVE (upper-case id), by the rule in [`rules::RULES`].
-pub fn cve_status(id: &str, sources: &CveSources) -> CveAssessment {
+pub(crate) fn cve_status(id: &str, sources: &CveSources) -> CveAssessment {
     let mut fixed_by = Vec::new();
     if let (Some(kernel), Some(cves)) = (sources.running_kernel, sources.running_cves) {
         if cves.contains(id) {

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The rules, one finding code a line: severity, whether it requires a
 /// reboot, and when it is raised.
-pub const RULES: &str = "\
+pub(crate) const RULES: &str = "\
 Rules (finding code: severity, reboot):
   unsupported: critical, no reboot
       the kernel has no live patching (/sys/kernel/livepatch is missing)
@@ -81,7 +81,7 @@ fn requires_reboot(finding: &Finding) -> bool {
 }
 
 /// The verdict, `reboot_required` and `reboot_reasons` of a set of findings.
-pub fn verdict(findings: &[Finding]) -> (Verdict, Option<bool>, Vec<FindingCode>) {
+pub(crate) fn verdict(findings: &[Finding]) -> (Verdict, Option<bool>, Vec<FindingCode>) {
     let worst = findings.iter().map(|f| f.severity).max();
     let verdict = match worst {
         None | Some(Severity::Info) => Verdict::Ok,
@@ -106,7 +106,7 @@ pub fn verdict(findings: &[Finding]) -> (Verdict, Option<bool>, Vec<FindingCode>
 }
 
 /// Builds one finding.
-pub fn finding(
+pub(crate) fn finding(
     code: FindingCode,
     severity: Severity,
     subject: Option<&str>,
@@ -123,14 +123,14 @@ pub fn finding(
 }
 
 /// The kernel-log facts the rules read.
-pub struct LogFacts<'a> {
+pub(crate) struct LogFacts<'a> {
     pub readable: bool,
     pub complete: Option<bool>,
     pub forced: &'a [crate::report::ForcedTransition],
 }
 
 /// What the rules look at; all gathered beforehand (see `decide::assess`).
-pub struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     pub thresholds: &'a Thresholds,
     pub supported: bool,
     pub transition: Option<&'a AssessTransition>,
@@ -149,7 +149,7 @@ pub struct Inputs<'a> {
 }
 
 /// Applies [`RULES`]; most severe first, then in rule order.
-pub fn findings(inputs: &Inputs) -> Vec<Finding> {
+pub(crate) fn findings(inputs: &Inputs) -> Vec<Finding> {
     use FindingCode as C;
     use Severity as S;
     let mut out = Vec::new();

@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// The distribution families klp has a package backend for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
+pub(crate) enum Family {
     Suse,
     RedHat,
 }
@@ -29,7 +29,7 @@ pub enum Choice {
 
 /// The backend for a system, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Selected {
+pub(crate) struct Selected {
     pub family: Option<Family>,
     pub chosen_by: BackendChosenBy,
     /// `ID` from os-release, when one was read.
@@ -37,7 +37,7 @@ pub struct Selected {
 }
 
 impl Selected {
-    pub fn report(&self) -> PackageBackend {
+    pub(crate) fn report(&self) -> PackageBackend {
         PackageBackend {
             name: match self.family {
                 Some(Family::Suse) => BackendName::Suse,
@@ -50,7 +50,7 @@ impl Selected {
     }
 
     /// The message for an unknown family (warning or error text).
-    pub fn unknown_message(&self) -> String {
+    pub(crate) fn unknown_message(&self) -> String {
         let seen = match &self.os_release_id {
             Some(id) => format!("os-release ID={id}"),
             None => "no etc/os-release or usr/lib/os-release".to_string(),
@@ -65,7 +65,7 @@ impl Selected {
 /// os-release files are a few hundred bytes; anything larger is not one.
 const OS_RELEASE_LIMIT: u64 = 64 * 1024;
 
-pub fn select(root: &Path, choice: Choice) -> Selected {
+pub(crate) fn select(root: &Path, choice: Choice) -> Selected {
     let os_release = read_os_release(root);
     let os_release_id = os_release.as_ref().and_then(|(id, _)| id.clone());
     let (family, chosen_by) = match choice {
@@ -99,7 +99,7 @@ fn read_os_release(root: &Path) -> Option<(Option<String>, Vec<String>)> {
 }
 
 /// `ID` and the words of `ID_LIKE` (lowercase, quotes removed).
-pub fn parse_os_release(text: &str) -> (Option<String>, Vec<String>) {
+pub(crate) fn parse_os_release(text: &str) -> (Option<String>, Vec<String>) {
     let mut id = None;
     let mut like = Vec::new();
     for line in text.lines() {
@@ -127,7 +127,7 @@ fn family_of(id: Option<&str>, like: &[String]) -> Option<Family> {
 
 impl Family {
     /// The package manager this family's backend runs.
-    pub fn package_manager(self) -> &'static str {
+    pub(crate) fn package_manager(self) -> &'static str {
         match self {
             Family::Suse => "zypper",
             Family::RedHat => "dnf",
@@ -135,7 +135,7 @@ impl Family {
     }
 
     /// The running kernel's live patch package name.
-    pub fn livepatch_package(self, kernel: &str) -> Option<String> {
+    pub(crate) fn livepatch_package(self, kernel: &str) -> Option<String> {
         match self {
             Family::Suse => naming::livepatch_package(kernel),
             Family::RedHat => kpatch::package(kernel),
@@ -143,7 +143,7 @@ impl Family {
     }
 
     /// Live patch module files of the kernel: (sysfs name, path inside the root).
-    pub fn module_files(self, root: &Path, kernel: &str) -> Vec<(String, String)> {
+    pub(crate) fn module_files(self, root: &Path, kernel: &str) -> Vec<(String, String)> {
         match self {
             Family::Suse => naming::module_files(root, kernel),
             Family::RedHat => kpatch::module_files(root, kernel),
@@ -152,7 +152,7 @@ impl Family {
 
     /// Whether an installed edition of the live patch package is the one the
     /// name rule gives a sysfs patch name (when its module file is gone).
-    pub fn ships_patch(self, package: &Installed, patch: &str, kernel: &str) -> bool {
+    pub(crate) fn ships_patch(self, package: &Installed, patch: &str, kernel: &str) -> bool {
         match self {
             Family::Suse => naming::edition_from_patch_name(patch)
                 .is_some_and(|(v, r)| package.version == v && package.release == r),
@@ -161,7 +161,7 @@ impl Family {
     }
 
     /// The running kernel's package, as rpm specs to try (one rpm run).
-    pub fn kernel_package_specs(self, kernel: &str) -> Vec<String> {
+    pub(crate) fn kernel_package_specs(self, kernel: &str) -> Vec<String> {
         match self {
             Family::Suse => naming::split_kernel_release(kernel)
                 .map(|(_, _, flavor)| format!("kernel-{flavor}"))
@@ -172,7 +172,7 @@ impl Family {
     }
 
     /// CVEs and other fixes from a changelog in this family's style.
-    pub fn fixes(self, changelog: &[super::rpm::ChangelogEntry]) -> super::changelog::Fixes {
+    pub(crate) fn fixes(self, changelog: &[super::rpm::ChangelogEntry]) -> super::changelog::Fixes {
         match self {
             Family::Suse => super::changelog::parse(changelog),
             Family::RedHat => super::changelog::parse_redhat(changelog),
@@ -182,7 +182,7 @@ impl Family {
     /// SUSE's first live patch of a kernel is version 1 and fixes nothing
     /// yet; Red Hat's first package (`0-0`) is an empty placeholder that
     /// loads nothing, so a loaded Red Hat patch is never "initial".
-    pub fn is_initial(self, package: &Installed, fixes: &super::changelog::Fixes) -> bool {
+    pub(crate) fn is_initial(self, package: &Installed, fixes: &super::changelog::Fixes) -> bool {
         match self {
             Family::Suse => package.version == "1" && fixes.cves.is_empty(),
             Family::RedHat => false,
@@ -190,7 +190,7 @@ impl Family {
     }
 
     /// Red Hat's `0-0` package subscribes a kernel to live patches and ships no module.
-    pub fn is_placeholder(self, edition: &super::vercmp::Edition) -> bool {
+    pub(crate) fn is_placeholder(self, edition: &super::vercmp::Edition) -> bool {
         self == Family::RedHat && kpatch::is_placeholder(edition)
     }
 }

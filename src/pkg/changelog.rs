@@ -14,6 +14,8 @@ use super::rpm::ChangelogEntry;
 use regex_lite::Regex;
 use std::sync::OnceLock;
 
+/// What a changelog says the package fixes.
+/// What a changelog says the package fixes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fixes {
     /// Newest first, each once.
@@ -47,11 +49,14 @@ fn items(text: &str) -> Vec<String> {
     items
 }
 
+/// The CVEs and other fixes of a package's changelog entries.
+/// The CVEs and other fixes of a package's changelog entries.
 pub fn parse(changelog: &[ChangelogEntry]) -> Fixes {
     parse_with(changelog, suse_bugs)
 }
 
-pub fn parse_redhat(changelog: &[ChangelogEntry]) -> Fixes {
+/// CVEs and other fixes from a Red Hat changelog (`{CVE-...}`, `[NNNNNNN]`, `[RHEL-n]`).
+pub(crate) fn parse_redhat(changelog: &[ChangelogEntry]) -> Fixes {
     parse_with(changelog, redhat_bugs)
 }
 

@@ -9,14 +9,14 @@ use crate::{Error, Result};
 
 /// dnf's exit status with `--setopt=exit_on_lock=True` when another
 /// process holds its lock (without the option dnf waits forever).
-pub const EXIT_LOCKED: i32 = 200;
+pub(crate) const EXIT_LOCKED: i32 = 200;
 
 /// Options every changing dnf run gets: never wait for the lock, never ask.
-pub const CHANGE_OPTIONS: [&str; 2] = ["-y", "--setopt=exit_on_lock=True"];
+pub(crate) const CHANGE_OPTIONS: [&str; 2] = ["-y", "--setopt=exit_on_lock=True"];
 
 /// How fresh the repository metadata must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Metadata {
+pub(crate) enum Metadata {
     /// `-C`: the cache only, never the network (`patches -vv`).
     CacheOnly,
     /// `--refresh`: expire the cache first (`patches -vv --refresh`).
@@ -29,7 +29,7 @@ const FORMAT: &str = "%{name}|%{epoch}|%{version}|%{release}|%{arch}|%{repoid}";
 
 /// One package version a repository offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Available {
+pub(crate) struct Available {
     pub name: String,
     pub edition: Edition,
     pub arch: String,
@@ -38,7 +38,7 @@ pub struct Available {
 
 /// Every version of the named packages in the enabled repositories
 /// (installed ones only when a repository offers them too).
-pub fn repoquery(tools: &Tools, names: &[String], metadata: Metadata) -> Result<Vec<Available>> {
+pub(crate) fn repoquery(tools: &Tools, names: &[String], metadata: Metadata) -> Result<Vec<Available>> {
     let mut global = vec!["-q"];
     match metadata {
         Metadata::CacheOnly => global.push("-C"),
@@ -55,7 +55,7 @@ pub fn repoquery(tools: &Tools, names: &[String], metadata: Metadata) -> Result<
     Ok(parse_repoquery(&output.stdout))
 }
 
-pub fn parse_repoquery(stdout: &str) -> Vec<Available> {
+pub(crate) fn parse_repoquery(stdout: &str) -> Vec<Available> {
     stdout
         .lines()
         .filter_map(|line| {
@@ -80,7 +80,7 @@ pub fn parse_repoquery(stdout: &str) -> Vec<Available> {
 /// version: a bare `dnf downgrade NAME` from 1-1 would land on the 0-0
 /// placeholder); `test` adds `--setopt=tsflags=test`, a transaction that
 /// checks everything and changes nothing.
-pub fn downgrade_argv(tools: &Tools, package: &str, edition: &Edition, test: bool) -> Vec<String> {
+pub(crate) fn downgrade_argv(tools: &Tools, package: &str, edition: &Edition, test: bool) -> Vec<String> {
     let mut global = CHANGE_OPTIONS.to_vec();
     if test {
         global.push("--setopt=tsflags=test");
@@ -90,7 +90,7 @@ pub fn downgrade_argv(tools: &Tools, package: &str, edition: &Edition, test: boo
 
 /// The error for a dnf run that did not succeed: `lock_held` for exit 200,
 /// else `dnf_failed` with the exit status and output.
-pub fn failure(argv: &[String], output: &Output) -> Error {
+pub(crate) fn failure(argv: &[String], output: &Output) -> Error {
     let failed = output.failed(argv);
     if output.code == EXIT_LOCKED {
         return Error::package(

@@ -20,12 +20,12 @@ use crate::{Error, Result};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-pub struct Request<'a> {
-    pub root: &'a Path,
-    pub kernel: Option<String>,
+pub(crate) struct Request<'a> {
+    pub(crate) root: &'a Path,
+    pub(crate) kernel: Option<String>,
     /// `--to VERSION` (the package version, e.g. `3`).
-    pub to: Option<&'a str>,
-    pub dry_run: bool,
+    pub(crate) to: Option<&'a str>,
+    pub(crate) dry_run: bool,
     /// `-n`: no confirmation.
     pub assume_yes: bool,
     pub backend: &'a Selected,
@@ -33,17 +33,17 @@ pub struct Request<'a> {
 
 /// There is no terminal to ask on.
 #[derive(Debug)]
-pub struct NoTerminal;
+pub(crate) struct NoTerminal;
 
 /// How to ask "proceed?"; the terminal in real use.
-pub trait Confirm {
+pub(crate) trait Confirm {
     /// Ok(true) yes, Ok(false) no (or end of input).
     fn confirm(&mut self, prompt: &str) -> std::result::Result<bool, NoTerminal>;
 }
 
 /// Asks on the controlling terminal (`/dev/tty`), never on stdout, which
 /// carries klp's document.
-pub struct Terminal;
+pub(crate) struct Terminal;
 
 impl Confirm for Terminal {
     fn confirm(&mut self, prompt: &str) -> std::result::Result<bool, NoTerminal> {
@@ -57,7 +57,7 @@ impl Confirm for Terminal {
     }
 }
 
-pub fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange> {
+pub(crate) fn run(request: &Request, confirm: &mut dyn Confirm) -> Result<PackageChange> {
     let tools = Tools::new(request.root)?;
     let no_package = |kernel_release: Option<String>, state, message: String| {
         Error::package(PackageFailure::NoPackage(NoPackage { kernel_release, placeholder: None, state }), message)

@@ -17,15 +17,15 @@ use crate::report::{
 use crate::Error;
 use std::path::Path;
 
-pub struct Options {
+pub(crate) struct Options {
     /// 1: package, CVEs, fixes; 2: also expiration and update status.
-    pub verbosity: u8,
+    pub(crate) verbosity: u8,
     /// Refresh the repositories before looking for updates.
-    pub refresh: bool,
+    pub(crate) refresh: bool,
 }
 
 /// One [`PackageInfo`] per patch name, in the same order, and what could not be told.
-pub fn describe(
+pub(crate) fn describe(
     root: &Path,
     kernel: Option<&str>,
     patches: &[String],
@@ -283,7 +283,7 @@ fn updates(
 
 /// Versions the repositories offer (installed ones excluded), per package
 /// name: `zypper search` or `dnf repoquery`, from the cache unless `refresh`.
-pub fn available(
+pub(crate) fn available(
     tools: &Tools,
     family: Family,
     names: &[String],

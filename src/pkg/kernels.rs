@@ -24,11 +24,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Most distinct CVE ids kept per package (a SLE 15 kernel names some thousands).
-pub const CVE_LIMIT: usize = 200_000;
+pub(crate) const CVE_LIMIT: usize = 200_000;
 
 /// Which CVE ids to keep from the kernels' changelogs.
 #[derive(Debug, Clone, Copy)]
-pub enum CveScan<'a> {
+pub(crate) enum CveScan<'a> {
     /// Do not read the changelogs.
     Skip,
     /// Only these ids.
@@ -49,7 +49,7 @@ impl<'a> CveScan<'a> {
 
 /// The running kernel's package and the one the boot loader points to.
 #[derive(Debug, Default)]
-pub struct BootKernels {
+pub(crate) struct BootKernels {
     /// None when no package owns the running kernel.
     pub running: Option<KernelPackage>,
     pub running_cves: Option<BTreeSet<String>>,
@@ -61,7 +61,7 @@ pub struct BootKernels {
 }
 
 /// The kernel-package facts a backend provides.
-pub trait KernelBackend {
+pub(crate) trait KernelBackend {
     /// The running kernel's package (the one owning its image or module
     /// directory) and the kernel the boot loader points to, with the CVEs
     /// their changelogs name: one pass, as each kernel's metadata is large.
@@ -82,7 +82,7 @@ pub trait KernelBackend {
 
 /// An installed live patch package and the patch it loads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstalledLivepatch {
+pub(crate) struct InstalledLivepatch {
     pub nevra: String,
     pub version: String,
     /// `VERSION-RELEASE` (with `EPOCH:`), for rpm comparison.
@@ -94,14 +94,14 @@ pub struct InstalledLivepatch {
 /// The rpm backend: SUSE `kernel-<flavor>` packages and the `/boot/vmlinuz`
 /// symlink; Red Hat `kernel-core` (or `kernel`) packages, installed side by
 /// side, the newest the default (no symlink: the highest installed).
-pub struct RpmKernels<'a> {
+pub(crate) struct RpmKernels<'a> {
     tools: &'a Tools,
     root: &'a Path,
     family: Family,
 }
 
 impl<'a> RpmKernels<'a> {
-    pub fn new(tools: &'a Tools, root: &'a Path, family: Family) -> Self {
+    pub(crate) fn new(tools: &'a Tools, root: &'a Path, family: Family) -> Self {
         RpmKernels { tools, root, family }
     }
 
@@ -284,7 +284,7 @@ fn collect_cves(set: &mut BTreeSet<String>, line: &str, wanted: Option<&BTreeSet
 /// through one backend; each part that could not be read is `None` and
 /// named in `errors`.
 #[derive(Debug, Default)]
-pub struct KernelFacts {
+pub(crate) struct KernelFacts {
     /// None: unknown (see `errors`) or no package owns the running kernel.
     pub running: Option<KernelPackage>,
     pub installed: Vec<KernelPackage>,
@@ -303,7 +303,7 @@ pub struct KernelFacts {
 
 impl KernelFacts {
     /// Whether the next-boot kernel is another package than the running one.
-    pub fn next_differs(&self) -> bool {
+    pub(crate) fn next_differs(&self) -> bool {
         matches!((&self.running, &self.next_boot), (Some(r), Some(n)) if r.nevra != n.nevra)
     }
 }
@@ -314,7 +314,7 @@ impl KernelFacts {
 /// another package) all ids of both, to tell which CVEs only it fixes.
 /// `installed`: also list the installed kernels of the running flavour
 /// (they are read anyway when the boot loader names no kernel).
-pub fn gather(
+pub(crate) fn gather(
     backend: &dyn KernelBackend,
     release: &str,
     wanted: &BTreeSet<String>,
@@ -376,7 +376,7 @@ pub fn gather(
 /// (case-insensitive match on word boundaries). Hand-written rather than a
 /// regex: it runs on every line of a kernel changelog and is the hot loop
 /// of `klp cve` (see BENCHMARKS.md).
-pub fn for_each_cve(text: &str, mut found: impl FnMut(&str)) {
+pub(crate) fn for_each_cve(text: &str, mut found: impl FnMut(&str)) {
     let bytes = text.as_bytes();
     let mut id = String::with_capacity(20);
     let mut at = 0;
@@ -408,7 +408,7 @@ pub fn for_each_cve(text: &str, mut found: impl FnMut(&str)) {
 }
 
 /// `CVE-YYYY-NNNN+` in any case, normalised to upper case; None when not one.
-pub fn normalize_cve(text: &str) -> Option<String> {
+pub(crate) fn normalize_cve(text: &str) -> Option<String> {
     let mut only = None;
     for_each_cve(text, |id| only = Some(id.to_string()));
     only.filter(|id| id.len() == text.len())

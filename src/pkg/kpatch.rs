@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// `5.14.0-427.13.1.el9_4.x86_64` -> (`5.14.0`, `427.13.1`): the kernel's
 /// version and its release without the dist tag (`.el9_4`) and arch.
-pub fn split_kernel_release(kernel: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_kernel_release(kernel: &str) -> Option<(&str, &str)> {
     let (version, rest) = kernel.split_once('-')?;
     let release = rest.split('.').take_while(|part| part.bytes().all(|c| c.is_ascii_digit())).count();
     let end: usize = rest.split('.').take(release).map(|p| p.len() + 1).sum::<usize>().saturating_sub(1);
@@ -23,7 +23,7 @@ pub fn split_kernel_release(kernel: &str) -> Option<(&str, &str)> {
 }
 
 /// `kpatch-patch-5_14_0-427_13_1` for `5.14.0-427.13.1.el9_4.x86_64`.
-pub fn package(kernel: &str) -> Option<String> {
+pub(crate) fn package(kernel: &str) -> Option<String> {
     let (version, release) = split_kernel_release(kernel)?;
     Some(format!("kpatch-patch-{}-{}", version.replace('.', "_"), release.replace('.', "_")))
 }
@@ -31,7 +31,7 @@ pub fn package(kernel: &str) -> Option<String> {
 /// The sysfs name a package edition's module loads as:
 /// `kpatch_5_14_0_427_13_1_1_4` for version `1`, release `4.el9_4`.
 /// None for the placeholder, which has no module.
-pub fn patch_name(kernel: &str, version: &str, release: &str) -> Option<String> {
+pub(crate) fn patch_name(kernel: &str, version: &str, release: &str) -> Option<String> {
     let (kversion, krelease) = split_kernel_release(kernel)?;
     let number = release.split('.').next().unwrap_or(release);
     if is_placeholder(&Edition { epoch: 0, version: version.into(), release: release.into() }) {
@@ -41,31 +41,31 @@ pub fn patch_name(kernel: &str, version: &str, release: &str) -> Option<String> 
 }
 
 /// `0-0.el9_4`: installed to subscribe a kernel to future live patches.
-pub fn is_placeholder(edition: &Edition) -> bool {
+pub(crate) fn is_placeholder(edition: &Edition) -> bool {
     edition.version == "0" && edition.release.split('.').next() == Some("0")
 }
 
 /// The running kernel's package: `kernel-core` (RHEL 8 and later) or
 /// `kernel` (RHEL 7), as `NAME-VERSION-RELEASE.ARCH` specs for one rpm run.
-pub fn kernel_package_specs(kernel: &str) -> Vec<String> {
+pub(crate) fn kernel_package_specs(kernel: &str) -> Vec<String> {
     vec![format!("kernel-core-{kernel}"), format!("kernel-{kernel}")]
 }
 
 /// Where the modules are: the packaged copies first (rpm owns them), then
 /// the ones `kpatch install` copied and `kpatch.service` loads at boot.
-pub fn module_dirs(kernel: &str) -> [String; 2] {
+pub(crate) fn module_dirs(kernel: &str) -> [String; 2] {
     [format!("/usr/lib/kpatch/{kernel}"), format!("/var/lib/kpatch/{kernel}")]
 }
 
 /// The kpatch modules of a kernel, as seen inside the root, keyed by the
 /// sysfs name they load as (the file name without `.ko`, dashes as underscores).
-pub fn module_files(root: &Path, kernel: &str) -> Vec<(String, String)> {
+pub(crate) fn module_files(root: &Path, kernel: &str) -> Vec<(String, String)> {
     super::naming::modules_in(root, &module_dirs(kernel))
 }
 
 /// Red Hat's releases carry a dist tag (`3.el9_4`); `--to 1-3` means that
 /// release of this kernel's stream: the installed edition's dist tag is added.
-pub fn with_dist_of(wanted: &Edition, installed: &Edition) -> Edition {
+pub(crate) fn with_dist_of(wanted: &Edition, installed: &Edition) -> Edition {
     let dist = installed.release.split_once('.').map(|(_, dist)| dist);
     match dist {
         Some(dist) if !wanted.release.is_empty() && !wanted.release.contains('.') => {

@@ -16,13 +16,16 @@ use regex_lite::Regex;
 use std::path::Path;
 
 /// Where lifecycle data lives, inside the root, in order of precedence (lowest first).
-pub const DATA_DIRS: [&str; 3] = ["usr/share/lifecycle/data", "usr/lib/lifecycle/data", "var/lib/lifecycle/data"];
+pub(crate) const DATA_DIRS: [&str; 3] =
+    ["usr/share/lifecycle/data", "usr/lib/lifecycle/data", "var/lib/lifecycle/data"];
 
+/// A lifecycle entry that matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
+    /// The end of support, `YYYY-MM-DD`.
     pub date: String,
     /// The file, as seen inside the root.
-    pub file: String,
+    pub(crate) file: String,
 }
 
 /// The end-of-support date that lifecycle data gives the package, if any.
@@ -105,7 +108,7 @@ pub fn is_date(text: &str) -> bool {
 }
 
 /// `YYYY-MM-DD` (UTC) of a Unix time; None outside the years 0001-9999.
-pub fn date_of(seconds: i64) -> Option<String> {
+pub(crate) fn date_of(seconds: i64) -> Option<String> {
     let date = Offset::UTC.to_datetime(Timestamp::from_second(seconds).ok()?).date();
     (date.year() >= 1).then(|| date.to_string())
 }
@@ -133,7 +136,7 @@ pub fn days_from_date(date: &str) -> Option<i64> {
 }
 
 /// Today's date (UTC).
-pub fn today() -> String {
+pub(crate) fn today() -> String {
     Offset::UTC.to_datetime(Timestamp::now()).date().to_string()
 }
 

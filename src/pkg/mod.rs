@@ -8,13 +8,13 @@
 //! `error::PackageFailure`, each code with its typed details; rpm's records
 //! and zypper's solvables stay internal.
 
-pub mod backend;
+pub(crate) mod backend;
 pub mod changelog;
-pub mod dnf;
+pub(crate) mod dnf;
 pub mod downgrade;
-pub mod info;
-pub mod kernels;
-pub mod kpatch;
+pub(crate) mod info;
+pub(crate) mod kernels;
+pub(crate) mod kpatch;
 pub mod lifecycle;
 pub mod naming;
 pub mod rpm;
@@ -27,27 +27,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Where rpm keeps its database: SUSE since 2021, and the classic place.
-pub const RPM_DATABASE_DIRS: [&str; 2] = ["usr/lib/sysimage/rpm", "var/lib/rpm"];
+pub(crate) const RPM_DATABASE_DIRS: [&str; 2] = ["usr/lib/sysimage/rpm", "var/lib/rpm"];
 
 /// Where rpm and zypper act: the host (`/`, no `--root` passed, so real
 /// users get exactly the usual commands) or an absolute root directory.
 #[derive(Debug, Clone)]
-pub struct Tools {
+pub(crate) struct Tools {
     root: Option<PathBuf>,
 }
 
 /// What a finished external program left.
 #[derive(Debug, Clone)]
-pub struct Output {
+pub(crate) struct Output {
     /// Exit status; -1 when killed by a signal.
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Output {
     /// stdout and stderr for error details, cut to a readable size.
-    pub fn combined(&self) -> String {
+    pub(crate) fn combined(&self) -> String {
         const LIMIT: usize = 8192;
         let mut text = format!("{}{}", self.stdout, self.stderr);
         if text.len() > LIMIT {
@@ -64,19 +64,19 @@ impl Output {
 
 impl Tools {
     /// rpm and zypper need an absolute root; `/` means the host itself.
-    pub fn new(root: &Path) -> Result<Tools> {
+    pub(crate) fn new(root: &Path) -> Result<Tools> {
         let absolute = std::fs::canonicalize(root).map_err(|e| Error::read(root, e))?;
         Ok(Tools { root: (absolute != Path::new("/")).then_some(absolute) })
     }
 
-    pub fn root(&self) -> Option<&Path> {
+    pub(crate) fn root(&self) -> Option<&Path> {
         self.root.as_deref()
     }
 
     /// Whether the system has an rpm database where rpm-based distributions
     /// keep it. Without one, klp does not run rpm at all: some rpm builds
     /// (Debian's) create an empty database on a mere query.
-    pub fn has_rpm_database(&self) -> bool {
+    pub(crate) fn has_rpm_database(&self) -> bool {
         let root = self.root.as_deref().unwrap_or(Path::new("/"));
         RPM_DATABASE_DIRS
             .iter()
@@ -85,7 +85,7 @@ impl Tools {
 
     /// The error for a system without an rpm database (`patches -v` makes
     /// it a warning, `downgrade` fails with it).
-    pub fn no_database_error(&self) -> Error {
+    pub(crate) fn no_database_error(&self) -> Error {
         let root = self.root.as_deref().unwrap_or(Path::new("/"));
         Error::package(
             PackageFailure::NoRpmDatabase(NoRpmDatabase {
@@ -97,13 +97,13 @@ impl Tools {
     }
 
     /// `rpm [--root R] ARGS...`
-    pub fn rpm_argv<S: AsRef<str>>(&self, args: &[S]) -> Vec<String> {
+    pub(crate) fn rpm_argv<S: AsRef<str>>(&self, args: &[S]) -> Vec<String> {
         self.argv("rpm", &[], args)
     }
 
     /// `zypper [--root R] --non-interactive GLOBAL... COMMAND...`: never waits
     /// for an answer that stdin (not a terminal here) cannot give.
-    pub fn zypper_argv<S: AsRef<str>>(&self, global: &[&str], args: &[S]) -> Vec<String> {
+    pub(crate) fn zypper_argv<S: AsRef<str>>(&self, global: &[&str], args: &[S]) -> Vec<String> {
         let mut options = vec!["--non-interactive"];
         options.extend_from_slice(global);
         self.argv("zypper", &options, args)
@@ -112,7 +112,7 @@ impl Tools {
     /// `dnf [--installroot=R] GLOBAL... COMMAND...`. dnf is only ever run
     /// like this: any dnf run without `--installroot` on a root other than
     /// `/` would write a database and logs on the host.
-    pub fn dnf_argv<S: AsRef<str>>(&self, global: &[&str], args: &[S]) -> Vec<String> {
+    pub(crate) fn dnf_argv<S: AsRef<str>>(&self, global: &[&str], args: &[S]) -> Vec<String> {
         let mut argv = vec!["dnf".to_string()];
         if let Some(root) = &self.root {
             argv.push(format!("--installroot={}", root.display()));
@@ -135,7 +135,7 @@ impl Tools {
 
     /// Runs argv (never through a shell) with output captured: stdout is
     /// klp's own document. The C locale keeps messages parseable.
-    pub fn run(&self, argv: &[String]) -> Result<Output> {
+    pub(crate) fn run(&self, argv: &[String]) -> Result<Output> {
         let output = Command::new(&argv[0])
             .args(&argv[1..])
             .env("LC_ALL", "C")
@@ -154,7 +154,7 @@ impl Tools {
     /// Runs argv (never through a shell) and hands each stdout line to
     /// `on_line` as it arrives, so output of any size is never held whole
     /// (lines are cut at `line_limit`). stderr is kept, cut to 64 KiB.
-    pub fn stream(&self, argv: &[String], line_limit: usize, mut on_line: impl FnMut(&[u8])) -> Result<Output> {
+    pub(crate) fn stream(&self, argv: &[String], line_limit: usize, mut on_line: impl FnMut(&[u8])) -> Result<Output> {
         use std::io::Read;
         let mut child = Command::new(&argv[0])
             .args(&argv[1..])
@@ -222,7 +222,7 @@ fn spawn_error(argv: &[String], e: std::io::Error) -> Error {
 
 impl Output {
     /// The failure details of a program that ran: argv, exit status, output.
-    pub fn failed(&self, argv: &[String]) -> CommandFailed {
+    pub(crate) fn failed(&self, argv: &[String]) -> CommandFailed {
         CommandFailed {
             command: argv.to_vec(),
             run: Some(ExitAndOutput { exit_code: self.code, output: self.combined() }),

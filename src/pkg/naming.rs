@@ -26,7 +26,7 @@ pub fn edition_from_patch_name(patch: &str) -> Option<(String, String)> {
 }
 
 /// Directories (inside the root) that hold the kernel's live patch modules.
-pub fn module_dirs(kernel: &str) -> [String; 2] {
+pub(crate) fn module_dirs(kernel: &str) -> [String; 2] {
     [format!("/lib/modules/{kernel}/livepatch"), format!("/usr/lib/modules/{kernel}/livepatch")]
 }
 
@@ -92,8 +92,11 @@ mod tests {
         std::fs::create_dir_all(&modules).unwrap();
         std::fs::write(modules.join("livepatch-6-150400_2_2.ko.zst"), "").unwrap();
         std::fs::write(modules.join("livepatch-7-150400_3_1.ko"), "").unwrap();
+        let find = |patch: &str| {
+            module_files(dir.path(), "6.4.0-1-default").into_iter().find(|(name, _)| name == patch).map(|(_, p)| p)
+        };
         assert_eq!(
-            find_module_file(dir.path(), "6.4.0-1-default", "livepatch_6_150400_2_2").as_deref(),
+            find("livepatch_6_150400_2_2").as_deref(),
             Some("/lib/modules/6.4.0-1-default/livepatch/livepatch-6-150400_2_2.ko.zst")
         );
         assert_eq!(find_module_file(dir.path(), "6.4.0-1-default", "livepatch_5_150400_1_1"), None);

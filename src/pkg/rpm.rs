@@ -17,22 +17,29 @@ const ITEM: char = '\u{1d}';
 /// An installed package as rpm describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Installed {
+    /// `%{NAME}`.
     pub name: String,
-    pub epoch: Option<u64>,
+    pub(crate) epoch: Option<u64>,
+    /// `%{VERSION}`.
     pub version: String,
+    /// `%{RELEASE}`.
     pub release: String,
+    /// `%{ARCH}`.
     pub arch: String,
     /// Seconds since the epoch.
-    pub build_time: Option<i64>,
+    pub(crate) build_time: Option<i64>,
     /// Paths as seen inside the root (only when asked for).
-    pub files: Vec<String>,
+    pub(crate) files: Vec<String>,
     /// Newest first, as rpm stores it (only when asked for).
-    pub changelog: Vec<ChangelogEntry>,
+    pub(crate) changelog: Vec<ChangelogEntry>,
 }
 
+/// One changelog entry of a package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangelogEntry {
+    /// `%{CHANGELOGTIME}`, seconds since the epoch.
     pub time: i64,
+    /// `%{CHANGELOGTEXT}`, several lines.
     pub text: String,
 }
 
@@ -53,9 +60,9 @@ impl Installed {
 
 /// What to read besides the package's identity.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Want {
-    pub files: bool,
-    pub changelog: bool,
+pub(crate) struct Want {
+    pub(crate) files: bool,
+    pub(crate) changelog: bool,
 }
 
 fn query_format(want: Want) -> String {
@@ -75,7 +82,7 @@ fn query_format(want: Want) -> String {
 /// `rpm -qf` for several files at once: the packages owning any of them.
 /// Which file a package owns is read from its file list, as rpm does not
 /// say which argument a record answers.
-pub fn owners_of(tools: &Tools, paths: &[String], want: Want) -> Result<Vec<Installed>> {
+pub(crate) fn owners_of(tools: &Tools, paths: &[String], want: Want) -> Result<Vec<Installed>> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
@@ -88,7 +95,7 @@ pub fn owners_of(tools: &Tools, paths: &[String], want: Want) -> Result<Vec<Inst
 
 /// `rpm -q` for several package names or `name-version-release` specs;
 /// the ones not installed are simply absent from the answer.
-pub fn query(tools: &Tools, specs: &[String], want: Want) -> Result<Vec<Installed>> {
+pub(crate) fn query(tools: &Tools, specs: &[String], want: Want) -> Result<Vec<Installed>> {
     if specs.is_empty() {
         return Ok(Vec::new());
     }
@@ -98,7 +105,7 @@ pub fn query(tools: &Tools, specs: &[String], want: Want) -> Result<Vec<Installe
 }
 
 /// The installed editions of one package, highest first by rpm order.
-pub fn installed_editions(tools: &Tools, name: &str) -> Result<Vec<Installed>> {
+pub(crate) fn installed_editions(tools: &Tools, name: &str) -> Result<Vec<Installed>> {
     let mut found = query(tools, &[name.to_string()], Want::default())?;
     found.sort_by(|a, b| {
         let edition = |p: &Installed| super::vercmp::Edition::parse(&p.edition());
@@ -121,7 +128,7 @@ const CHANGELOG_LINE_LIMIT: usize = 64 * 1024;
 
 /// The changelogs of several installed packages (`name-version-release`
 /// specs) in one rpm process, streamed line by line: never held whole.
-pub fn stream_changelogs(tools: &Tools, specs: &[String], mut on: impl FnMut(ChangelogLine)) -> Result<()> {
+pub(crate) fn stream_changelogs(tools: &Tools, specs: &[String], mut on: impl FnMut(ChangelogLine)) -> Result<()> {
     if specs.is_empty() {
         return Ok(());
     }
@@ -156,7 +163,7 @@ pub fn stream_changelogs(tools: &Tools, specs: &[String], mut on: impl FnMut(Cha
 /// with `changelog`, each changelog line handed to `on_line` with the index
 /// of the answer it belongs to. The paths must exist (rpm's "No such file"
 /// goes to stderr, out of order with the answers).
-pub fn stream_owners(
+pub(crate) fn stream_owners(
     tools: &Tools,
     paths: &[String],
     changelog: bool,

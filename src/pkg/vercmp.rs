@@ -73,12 +73,16 @@ fn skip_separators(s: &[u8]) -> &[u8] {
 /// An edition `[EPOCH:]VERSION[-RELEASE]` as zypper and rpm print it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edition {
-    pub epoch: u64,
+    pub(crate) epoch: u64,
+    /// The version, compared with rpm's rules.
+    /// The version, compared with rpm's rules.
     pub version: String,
-    pub release: String,
+    pub(crate) release: String,
 }
 
 impl Edition {
+    /// `[EPOCH:]VERSION[-RELEASE]`.
+    /// `[EPOCH:]VERSION[-RELEASE]`.
     pub fn parse(text: &str) -> Edition {
         let (epoch, rest) = match text.split_once(':') {
             Some((e, rest)) if !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit()) => (e.parse().unwrap_or(0), rest),

@@ -6,21 +6,23 @@ use crate::error::{LockHeld, PackageFailure};
 use crate::{Error, Result};
 
 /// zypper's documented exit codes that klp tells apart.
-pub const EXIT_ZYPP_LOCKED: i32 = 7;
-pub const EXIT_INF_CAP_NOT_FOUND: i32 = 104;
+pub(crate) const EXIT_ZYPP_LOCKED: i32 = 7;
+pub(crate) const EXIT_INF_CAP_NOT_FOUND: i32 = 104;
 
 /// One `<solvable>` of `zypper --xmlout search -s`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Solvable {
-    pub name: String,
-    pub edition: String,
-    pub arch: String,
-    pub repository: String,
+    pub(crate) name: String,
+    pub(crate) edition: String,
+    pub(crate) arch: String,
+    pub(crate) repository: String,
     /// `installed`, `other-version`, `not-installed`.
-    pub status: String,
+    pub(crate) status: String,
 }
 
 impl Solvable {
+    /// Its edition, for rpm's comparison.
+    /// Its edition, for rpm's comparison.
     pub fn edition(&self) -> Edition {
         Edition::parse(&self.edition)
     }
@@ -33,7 +35,7 @@ impl Solvable {
 
 /// Every version of the named packages that zypper knows, installed or
 /// available; `refresh: false` keeps zypper from refreshing repositories.
-pub fn search(tools: &Tools, names: &[String], refresh: bool) -> Result<Vec<Solvable>> {
+pub(crate) fn search(tools: &Tools, names: &[String], refresh: bool) -> Result<Vec<Solvable>> {
     let mut global = vec!["--xmlout"];
     if !refresh {
         global.insert(0, "--no-refresh");
@@ -51,7 +53,7 @@ pub fn search(tools: &Tools, names: &[String], refresh: bool) -> Result<Vec<Solv
 }
 
 /// `zypper refresh`, for `patches -vv --refresh`.
-pub fn refresh(tools: &Tools) -> Result<()> {
+pub(crate) fn refresh(tools: &Tools) -> Result<()> {
     let argv = tools.zypper_argv(&[], &["refresh"]);
     let output = tools.run(&argv)?;
     if output.code != 0 {
@@ -62,7 +64,7 @@ pub fn refresh(tools: &Tools) -> Result<()> {
 
 /// The error for a zypper run that did not succeed: `lock_held` for exit 7,
 /// else `zypper_failed` with the exit status and output.
-pub fn failure(argv: &[String], output: &Output) -> Error {
+pub(crate) fn failure(argv: &[String], output: &Output) -> Error {
     if output.code == EXIT_ZYPP_LOCKED {
         let failed = output.failed(argv);
         return Error::package(
@@ -102,6 +104,8 @@ fn message_of(output: &Output) -> String {
     text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("no message").to_string()
 }
 
+/// The package solvables of `zypper --xmlout search -s` output.
+/// The package solvables of `zypper --xmlout search -s` output.
 pub fn parse_search(xml: &str) -> std::result::Result<Vec<Solvable>, String> {
     let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;
     Ok(doc

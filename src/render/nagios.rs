@@ -30,6 +30,7 @@ use std::fmt::Write;
 /// Finding codes named on the first line; more are counted.
 pub const SUMMARY_CODES: usize = 3;
 
+/// The monitoring-plugin output of an assessment.
 pub fn render(report: &AssessReport) -> String {
     let mut findings: Vec<_> = findings_by_code(report).into_iter().collect();
     findings.sort_by_key(|(code, (_, severity))| (std::cmp::Reverse(*severity), *code));

@@ -115,7 +115,7 @@ pub fn render_error(err: &Error) -> String {
 }
 
 /// Finding codes present, in code order: how many, and the worst severity.
-pub fn findings_by_code(report: &AssessReport) -> BTreeMap<FindingCode, (usize, Severity)> {
+pub(crate) fn findings_by_code(report: &AssessReport) -> BTreeMap<FindingCode, (usize, Severity)> {
     let mut by_code: BTreeMap<FindingCode, (usize, Severity)> = BTreeMap::new();
     for finding in &report.findings {
         let entry = by_code.entry(finding.code).or_insert((0, finding.severity));

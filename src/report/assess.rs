@@ -10,33 +10,41 @@ use std::collections::BTreeMap;
 /// 2 `critical`, 3 `unknown` (usage errors and failures included).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AssessReport {
-    pub schema_version: SchemaVersion,
+    pub(crate) schema_version: SchemaVersion,
     /// The worst severity among the findings: `critical` over `unknown` over
     /// `warning` over `ok` (`info` findings leave it `ok`).
-    pub verdict: Verdict,
+    pub(crate) verdict: Verdict,
     /// True when some finding requires a reboot (see `reboot_reasons`); null
     /// when none does but klp could not read a fact that might (see the
     /// findings with severity `unknown`); false otherwise.
-    pub reboot_required: Option<bool>,
+    pub(crate) reboot_required: Option<bool>,
     /// The codes of the findings that require a reboot, each once, in finding order.
-    pub reboot_reasons: Vec<FindingCode>,
+    pub(crate) reboot_reasons: Vec<FindingCode>,
     /// What klp found, most severe first.
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
     /// The transition in progress, null when none is.
-    pub transition: Option<AssessTransition>,
+    pub(crate) transition: Option<AssessTransition>,
     /// The thresholds the verdict was made with.
-    pub thresholds: Thresholds,
+    pub(crate) thresholds: Thresholds,
     /// The CVEs asked for with `--cve` (upper case), and their status.
-    pub cves: Vec<CveAssessment>,
+    pub(crate) cves: Vec<CveAssessment>,
     /// The facts the verdict rests on.
-    pub facts: Facts,
-    pub warnings: Vec<Warning>,
+    pub(crate) facts: Facts,
+    pub(crate) warnings: Vec<Warning>,
+}
+
+impl AssessReport {
+    /// The monitoring-plugin exit status of the verdict: 0 OK, 1 WARNING,
+    /// 2 CRITICAL, 3 UNKNOWN.
+    pub fn exit_code(&self) -> u8 {
+        self.verdict.exit_code()
+    }
 }
 
 /// The answer, as a monitoring plugin gives it.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Ok,
     Warning,
     Unknown,
@@ -44,7 +52,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Ok => "ok",
             Verdict::Warning => "warning",
@@ -54,7 +62,7 @@ impl Verdict {
     }
 
     /// The monitoring-plugin exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    pub fn exit_code(self) -> u8 {
+    pub(crate) fn exit_code(self) -> u8 {
         match self {
             Verdict::Ok => 0,
             Verdict::Warning => 1,
@@ -67,7 +75,7 @@ impl Verdict {
 /// How much a finding weighs: `info` leaves the verdict `ok`.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
-pub enum Severity {
+pub(crate) enum Severity {
     Info,
     Warning,
     Unknown,
@@ -75,7 +83,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
@@ -90,7 +98,7 @@ impl Severity {
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]
 #[schemars(transform = crate::error::consts_to_enum)]
-pub enum FindingCode {
+pub(crate) enum FindingCode {
     /// The kernel has no live patching (`/sys/kernel/livepatch` is missing).
     Unsupported,
     /// A transition is in progress, younger than `--stuck-after`.
@@ -136,7 +144,7 @@ pub enum FindingCode {
 }
 
 impl FindingCode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FindingCode::Unsupported => "unsupported",
             FindingCode::TransitionInProgress => "transition_in_progress",
@@ -164,53 +172,53 @@ impl FindingCode {
 
 /// One thing klp found.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
-pub struct Finding {
-    pub code: FindingCode,
-    pub severity: Severity,
+pub(crate) struct Finding {
+    pub(crate) code: FindingCode,
+    pub(crate) severity: Severity,
     /// For people; may be reworded.
-    pub message: String,
+    pub(crate) message: String,
     /// What the finding is about: a patch name, a package, a CVE id; null
     /// when it is about the whole host.
-    pub subject: Option<String>,
+    pub(crate) subject: Option<String>,
     /// The facts behind the finding, by name (numbers, strings, lists).
-    pub evidence: BTreeMap<String, serde_json::Value>,
+    pub(crate) evidence: BTreeMap<String, serde_json::Value>,
 }
 
 /// The transition in progress, with its age from the kernel log.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
-pub struct AssessTransition {
-    pub patch: String,
-    pub direction: Direction,
-    pub target_state: u8,
+pub(crate) struct AssessTransition {
+    pub(crate) patch: String,
+    pub(crate) direction: Direction,
+    pub(crate) target_state: u8,
     #[serde(flatten)]
-    pub age: TransitionAge,
+    pub(crate) age: TransitionAge,
     /// Threads blocking it (from the blocking scan); null when not scanned.
-    pub blocking_threads: Option<u64>,
+    pub(crate) blocking_threads: Option<u64>,
     /// False when some threads' states could not be read.
-    pub blocking_complete: Option<bool>,
+    pub(crate) blocking_complete: Option<bool>,
 }
 
 /// How long the transition has been running, from the kernel log.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
-pub struct TransitionAge {
+pub(crate) struct TransitionAge {
     /// Seconds since the kernel logged `'<patch>': starting ... transition`
     /// (the latest such record), by `/proc/uptime`; null when that cannot be
     /// told, never a guess (see `started_unknown_reason`).
-    pub started_seconds_ago: Option<f64>,
+    pub(crate) started_seconds_ago: Option<f64>,
     /// Why `started_seconds_ago` is null; null when it is known.
-    pub started_unknown_reason: Option<AgeUnknownReason>,
+    pub(crate) started_unknown_reason: Option<AgeUnknownReason>,
     /// The kernel logged `signaling remaining tasks` since the start; null
     /// when the log could not be read.
-    pub signaled: Option<bool>,
+    pub(crate) signaled: Option<bool>,
     /// The kernel logged the transition's reversal since the start.
-    pub reversed: Option<bool>,
+    pub(crate) reversed: Option<bool>,
 }
 
 /// Why a transition's age is not known.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 #[schemars(transform = crate::error::consts_to_enum)]
-pub enum AgeUnknownReason {
+pub(crate) enum AgeUnknownReason {
     /// `dev/kmsg` could not be read (not root with `kernel.dmesg_restrict=1`, or absent).
     LogUnreadable,
     /// The log holds no start record of this patch (rotated out of the ring buffer).
@@ -220,7 +228,7 @@ pub enum AgeUnknownReason {
 }
 
 impl AgeUnknownReason {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AgeUnknownReason::LogUnreadable => "log_unreadable",
             AgeUnknownReason::NoStartRecord => "no_start_record",
@@ -231,31 +239,31 @@ impl AgeUnknownReason {
 
 /// The thresholds used.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
-pub struct Thresholds {
+pub(crate) struct Thresholds {
     /// A transition older than this is stuck (critical).
-    pub stuck_after_seconds: f64,
+    pub(crate) stuck_after_seconds: f64,
     /// Support ending within this many days is a warning.
-    pub expiry_warning_days: u32,
+    pub(crate) expiry_warning_days: u32,
     /// Support ending within this many days is critical.
-    pub expiry_critical_days: u32,
+    pub(crate) expiry_critical_days: u32,
 }
 
 /// One CVE asked for with `--cve`.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
-pub struct CveAssessment {
-    pub id: String,
-    pub status: CveState,
-    pub fixed_by: Vec<FixedBy>,
+pub(crate) struct CveAssessment {
+    pub(crate) id: String,
+    pub(crate) status: CveState,
+    pub(crate) fixed_by: Vec<FixedBy>,
     /// The next-boot kernel package (`name-version-release.arch`) when it names
     /// the CVE and nothing running fixes it; null otherwise.
-    pub fixed_after_reboot: Option<String>,
+    pub(crate) fixed_after_reboot: Option<String>,
 }
 
 /// Whether a CVE is fixed on the running system.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 #[schemars(transform = crate::error::consts_to_enum)]
-pub enum CveState {
+pub(crate) enum CveState {
     /// The running kernel's changelog, or an enabled live patch whose
     /// transition has completed, names it.
     Fixed,
@@ -268,7 +276,7 @@ pub enum CveState {
 }
 
 impl CveState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CveState::Fixed => "fixed",
             CveState::NotFixed => "not_fixed",
@@ -280,23 +288,23 @@ impl CveState {
 
 /// What fixes a CVE.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct FixedBy {
-    pub kind: FixKind,
+pub(crate) struct FixedBy {
+    pub(crate) kind: FixKind,
     /// `name-version-release.arch` of the package whose changelog names it.
-    pub package: String,
+    pub(crate) package: String,
     /// The live patch's sysfs name (`kind` `live_patch`); null for the kernel.
-    pub patch: Option<String>,
+    pub(crate) patch: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum FixKind {
+pub(crate) enum FixKind {
     RunningKernel,
     LivePatch,
 }
 
 impl FixKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FixKind::RunningKernel => "running_kernel",
             FixKind::LivePatch => "live_patch",
@@ -306,45 +314,45 @@ impl FixKind {
 
 /// The facts the verdict rests on.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// Running kernel release, null if unreadable.
-    pub kernel_release: Option<String>,
-    pub supported: bool,
-    pub state: State,
+    pub(crate) kernel_release: Option<String>,
+    pub(crate) supported: bool,
+    pub(crate) state: State,
     /// The installed package of the running kernel; null when unknown (see findings).
-    pub running_kernel: Option<KernelPackage>,
+    pub(crate) running_kernel: Option<KernelPackage>,
     /// The kernel that boots next; null when unknown.
-    pub next_boot_kernel: Option<KernelPackage>,
+    pub(crate) next_boot_kernel: Option<KernelPackage>,
     /// How the next-boot kernel was found.
-    pub next_boot_source: NextBootSource,
+    pub(crate) next_boot_source: NextBootSource,
     /// Installed kernels of the running flavour, highest version first.
-    pub installed_kernels: Vec<KernelPackage>,
+    pub(crate) installed_kernels: Vec<KernelPackage>,
     /// The loaded live patches, in `klp patches` order.
-    pub patches: Vec<PatchFacts>,
+    pub(crate) patches: Vec<PatchFacts>,
     /// The live patch package of the running kernel as rpm has it installed
     /// (`name-version-release.arch`), null when none is or it is unknown.
-    pub installed_livepatch: Option<String>,
-    pub kernel_log: KernelLogFacts,
+    pub(crate) installed_livepatch: Option<String>,
+    pub(crate) kernel_log: KernelLogFacts,
     /// The package backend that answered.
-    pub backend: super::PackageBackend,
+    pub(crate) backend: super::PackageBackend,
 }
 
 /// An installed kernel package.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct KernelPackage {
+pub(crate) struct KernelPackage {
     /// `name-version-release.arch` (with `epoch:` when set).
-    pub nevra: String,
-    pub name: String,
-    pub version: String,
-    pub release: String,
+    pub(crate) nevra: String,
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) release: String,
     /// The kernel release it installs (`uname -r` form), when known.
-    pub kernel_release: Option<String>,
+    pub(crate) kernel_release: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 #[schemars(transform = crate::error::consts_to_enum)]
-pub enum NextBootSource {
+pub(crate) enum NextBootSource {
     /// The target of `/boot/vmlinuz` (kept by SUSE's kernel scriptlets).
     BootSymlink,
     /// The highest installed version of the running flavour.
@@ -355,53 +363,53 @@ pub enum NextBootSource {
 
 /// One loaded live patch, as far as the verdict needs it.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
-pub struct PatchFacts {
-    pub name: String,
-    pub enabled: bool,
-    pub transition: bool,
-    pub owner: Ownership,
+pub(crate) struct PatchFacts {
+    pub(crate) name: String,
+    pub(crate) enabled: bool,
+    pub(crate) transition: bool,
+    pub(crate) owner: Ownership,
     /// `name-version-release.arch` of the package, null without one.
-    pub package: Option<String>,
+    pub(crate) package: Option<String>,
     /// The package version (SUSE: 1, 2, ...).
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// End of support `YYYY-MM-DD`, null when unknown.
-    pub support_end: Option<String>,
+    pub(crate) support_end: Option<String>,
     /// `lifecycle`, `estimate` or `unknown` (see `klp patches -vv`).
-    pub support_source: crate::report::ExpirationSource,
+    pub(crate) support_source: crate::report::ExpirationSource,
     /// Days from today (UTC) to `support_end`; negative once it has passed.
-    pub days_left: Option<i64>,
+    pub(crate) days_left: Option<i64>,
     /// Newer version in the repositories: `available`, `up_to_date`, `unknown`; null without a package.
-    pub update: Option<UpdateState>,
+    pub(crate) update: Option<UpdateState>,
     /// Newest edition in the repositories, if any.
-    pub update_newest: Option<String>,
+    pub(crate) update_newest: Option<String>,
     /// CVEs its changelog names.
-    pub cves: Vec<String>,
+    pub(crate) cves: Vec<String>,
 }
 
 /// What the kernel log (`dev/kmsg`) said.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
-pub struct KernelLogFacts {
+pub(crate) struct KernelLogFacts {
     /// Whether `dev/kmsg` could be read.
-    pub readable: bool,
+    pub(crate) readable: bool,
     /// The log still holds its first record since boot (sequence number 0),
     /// so the absence of a marker is meaningful.
-    pub complete: Option<bool>,
+    pub(crate) complete: Option<bool>,
     /// Records read.
-    pub records: u64,
+    pub(crate) records: u64,
     /// Seconds since boot, from `proc/uptime`; null if unreadable.
-    pub uptime_seconds: Option<f64>,
+    pub(crate) uptime_seconds: Option<f64>,
     /// Forced transitions the log records (`forcing remaining tasks ...`),
     /// oldest first: seconds since boot of each, and the patch that was in
     /// transition then, when the log names it.
-    pub forced: Vec<ForcedTransition>,
+    pub(crate) forced: Vec<ForcedTransition>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
-pub struct ForcedTransition {
+pub(crate) struct ForcedTransition {
     /// The patch whose transition was forced, from the latest start record before it.
-    pub patch: Option<String>,
+    pub(crate) patch: Option<String>,
     /// Seconds since boot of the force message.
-    pub at_seconds: f64,
+    pub(crate) at_seconds: f64,
     /// The kernel's message, as logged.
-    pub message: String,
+    pub(crate) message: String,
 }

@@ -5,75 +5,75 @@ use serde::Serialize;
 /// `klp blocking`: the threads that keep the transition from finishing.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct BlockingReport {
-    pub schema_version: SchemaVersion,
-    pub state: State,
-    pub supported: bool,
-    pub transition: Option<Transition>,
+    pub(crate) schema_version: SchemaVersion,
+    pub(crate) state: State,
+    pub(crate) supported: bool,
+    pub(crate) transition: Option<Transition>,
     /// The `-v` count the report was made with (0, 1 or 2).
-    pub verbosity: u8,
+    pub(crate) verbosity: u8,
     /// False when some threads' `patch_state` could not be read (not root,
     /// `hidepid`): then `threads` may miss blockers, and an empty list does
     /// NOT mean that nothing blocks.
     pub complete: bool,
     /// What the thread scan found (nothing scanned when nothing is in transition).
     #[serde(flatten)]
-    pub scan: ThreadScan,
-    pub warnings: Vec<Warning>,
+    pub(crate) scan: ThreadScan,
+    pub(crate) warnings: Vec<Warning>,
 }
 
 /// The result of one walk over `/proc/*/task/*` (`sys::tasks::scan`).
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
-pub struct ThreadScan {
+pub(crate) struct ThreadScan {
     /// Threads whose `patch_state` was read.
-    pub threads_scanned: u64,
+    pub(crate) threads_scanned: u64,
     /// Threads whose `patch_state` could not be read.
-    pub threads_unreadable: u64,
+    pub(crate) threads_unreadable: u64,
     /// Threads that exited while klp looked at them (skipped).
-    pub threads_vanished: u64,
+    pub(crate) threads_vanished: u64,
     /// The blocking threads, sorted by pid then tid.
-    pub threads: Vec<BlockingThread>,
+    pub(crate) threads: Vec<BlockingThread>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct BlockingThread {
+pub(crate) struct BlockingThread {
     /// Thread group id (the process).
-    pub pid: i32,
+    pub(crate) pid: i32,
     /// Thread id.
-    pub tid: i32,
+    pub(crate) tid: i32,
     /// Task name (`comm`) as the kernel shows it (short, often truncated).
-    pub comm: Option<String>,
+    pub(crate) comm: Option<String>,
     /// True for kernel threads (PF_KTHREAD), which have no command line.
-    pub kernel_thread: Option<bool>,
+    pub(crate) kernel_thread: Option<bool>,
     /// Scheduler state letter (`R`, `S`, `D`, ...); `D` is not woken by the
     /// kernel's fake signals and so blocks for as long as it sleeps.
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
     /// The thread's `patch_state` (0 unpatched, 1 patched).
-    pub patch_state: i8,
+    pub(crate) patch_state: i8,
     /// Functions of the transitioning patch found on the thread's stack: why
     /// it cannot switch. Null when the stack could not be read, or the kernel
     /// showed none (the thread was running on another CPU).
-    pub culprits: Option<Vec<Culprit>>,
+    pub(crate) culprits: Option<Vec<Culprit>>,
     /// Command line (`-v` and up); null for kernel threads and exited ones.
     #[serde(default, skip_serializing_if = "Verbose::is_absent")]
-    pub cmdline: Verbose<Vec<String>>,
+    pub(crate) cmdline: Verbose<Vec<String>>,
     /// Kernel stack (`-vv`); null when it could not be read or was empty.
     #[serde(default, skip_serializing_if = "Verbose::is_absent")]
-    pub stack: Verbose<Vec<StackFrame>>,
+    pub(crate) stack: Verbose<Vec<StackFrame>>,
 }
 
 /// A value shown only at some verbosity: absent below it, else the value or null.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Verbose<T> {
+pub(crate) enum Verbose<T> {
     #[default]
     Absent,
     Known(Option<T>),
 }
 
 impl<T> Verbose<T> {
-    pub fn is_absent(&self) -> bool {
+    pub(crate) fn is_absent(&self) -> bool {
         matches!(self, Verbose::Absent)
     }
-    pub fn value(&self) -> Option<&T> {
+    pub(crate) fn value(&self) -> Option<&T> {
         match self {
             Verbose::Known(Some(v)) => Some(v),
             _ => None,
@@ -102,6 +102,8 @@ impl<T: JsonSchema> JsonSchema for Verbose<T> {
     }
 }
 
+/// A patched function on a blocking thread's stack.
+/// A patched function on a blocking thread's stack.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct Culprit {
     /// The patched object (`vmlinux` or a module).
@@ -112,6 +114,8 @@ pub struct Culprit {
     pub frame: String,
 }
 
+/// One line of a thread's kernel stack.
+/// One line of a thread's kernel stack.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct StackFrame {
     /// The line as the kernel printed it.

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 /// The document format version; always 1 in this release.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SchemaVersion;
+pub(crate) struct SchemaVersion;
 
 impl Serialize for SchemaVersion {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -34,10 +34,11 @@ impl JsonSchema for SchemaVersion {
 /// that it is partial.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
 pub struct Warning {
-    pub code: WarningCode,
+    pub(crate) code: WarningCode,
+    /// For people.
     pub message: String,
     /// An example of a file concerned.
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     /// How many files or tasks this warning stands for.
     pub count: u64,
 }
@@ -49,7 +50,7 @@ pub struct Warning {
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 #[schemars(transform = warning_codes_enum)]
-pub enum WarningCode {
+pub(crate) enum WarningCode {
     /// `/proc` is mounted with `hidepid`: other users' threads are invisible.
     Hidepid,
     /// More than one patch claims to be in transition.
@@ -89,7 +90,7 @@ pub enum State {
 }
 
 impl State {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Ready => "ready",
             State::InProgress => "in_progress",
@@ -100,7 +101,7 @@ impl State {
 /// Where the transition is going.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum Direction {
+pub(crate) enum Direction {
     /// The patch is being applied; tasks move to `patch_state` 1.
     Patching,
     /// The patch is being removed (or a patching transition was reversed);
@@ -110,30 +111,30 @@ pub enum Direction {
 
 /// The one transition the kernel allows at a time.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct Transition {
+pub(crate) struct Transition {
     /// Name of the patch in transition (its sysfs directory).
-    pub patch: String,
-    pub direction: Direction,
+    pub(crate) patch: String,
+    pub(crate) direction: Direction,
     /// The `patch_state` every task must reach: 1 patching, 0 unpatching.
-    pub target_state: u8,
+    pub(crate) target_state: u8,
 }
 
 /// Which package backend answered the package questions, and why.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
-pub struct PackageBackend {
+pub(crate) struct PackageBackend {
     /// `suse` (rpm, zypper, `kernel-livepatch-*`), `redhat` (rpm, dnf,
     /// `kpatch-patch-*`), or `unknown`: the family is not one klp knows, so
     /// every package field is unknown (see the warnings).
-    pub name: BackendName,
+    pub(crate) name: BackendName,
     /// `os_release`: from `ID`/`ID_LIKE` of the system's os-release; `option`: `--backend`.
-    pub chosen_by: BackendChosenBy,
+    pub(crate) chosen_by: BackendChosenBy,
     /// `ID` of the system's os-release; null when there is none.
-    pub os_release_id: Option<String>,
+    pub(crate) os_release_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum BackendName {
+pub(crate) enum BackendName {
     Suse,
     Redhat,
     Unknown,
@@ -141,7 +142,7 @@ pub enum BackendName {
 
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum BackendChosenBy {
+pub(crate) enum BackendChosenBy {
     OsRelease,
     Option,
 }

@@ -1,4 +1,4 @@
-use super::{CveAssessment, KernelPackage, PackageBackend, SchemaVersion, Warning};
+use super::{CveAssessment, CveState, KernelPackage, PackageBackend, SchemaVersion, Warning};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -9,14 +9,28 @@ use serde::Serialize;
 /// or `pending`, 2 usage error or some status `unknown`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CveReport {
-    pub schema_version: SchemaVersion,
+    pub(crate) schema_version: SchemaVersion,
     /// One entry per CVE asked for, in the order given (duplicates once).
-    pub cves: Vec<CveAssessment>,
+    pub(crate) cves: Vec<CveAssessment>,
     /// The installed package of the running kernel; null when unknown.
-    pub running_kernel: Option<KernelPackage>,
+    pub(crate) running_kernel: Option<KernelPackage>,
     /// The kernel that boots next; null when unknown.
-    pub next_boot_kernel: Option<KernelPackage>,
+    pub(crate) next_boot_kernel: Option<KernelPackage>,
     /// The package backend that answered.
-    pub backend: PackageBackend,
-    pub warnings: Vec<Warning>,
+    pub(crate) backend: PackageBackend,
+    pub(crate) warnings: Vec<Warning>,
+}
+
+impl CveReport {
+    /// 1 when some CVE is known not to be fixed (or only pending); else 2
+    /// when some is unknown; 0 when every one is fixed.
+    pub fn exit_code(&self) -> u8 {
+        if self.cves.iter().any(|c| matches!(c.status, CveState::NotFixed | CveState::Pending)) {
+            crate::error::EXIT_FAILURE
+        } else if self.cves.iter().any(|c| c.status == CveState::Unknown) {
+            crate::error::EXIT_USAGE
+        } else {
+            crate::error::EXIT_OK
+        }
+    }
 }

@@ -5,15 +5,15 @@ use serde::Serialize;
 /// `klp downgrade`: replace the live patch package with an older version.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DowngradeReport {
-    pub schema_version: SchemaVersion,
+    pub(crate) schema_version: SchemaVersion,
     /// What happened to the package (`pkg::downgrade::run`).
     #[serde(flatten)]
-    pub change: PackageChange,
+    pub(crate) change: PackageChange,
     /// Loaded live patch (sysfs) before and after.
     pub patch_before: Option<String>,
     pub patch_after: Option<String>,
     /// The package backend that answered.
-    pub backend: PackageBackend,
+    pub(crate) backend: PackageBackend,
     /// Whether the loaded live patch (sysfs, re-read after the change) differs
     /// from before: on SUSE the package's scriptlets load the new module; on
     /// Red Hat the package changes and what is loaded changes only through the
@@ -30,19 +30,19 @@ pub struct DowngradeReport {
 
 /// The package side of a downgrade: the plan, and what rpm shows after it ran.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct PackageChange {
+pub(crate) struct PackageChange {
     /// Package name (SUSE `kernel-livepatch-<kver>-<flavor>`, Red Hat
     /// `kpatch-patch-<kver>-<krel>`).
     pub package: String,
     /// Installed edition before (`VERSION-RELEASE`).
-    pub from: String,
+    pub(crate) from: String,
     /// Target edition (`VERSION-RELEASE`).
     pub to: String,
     /// True with `--dry-run`: nothing was changed (on Red Hat, dnf checked
     /// the plan with a test transaction, `--setopt=tsflags=test`).
     pub dry_run: bool,
     /// Whether the installed package changed.
-    pub changed: bool,
+    pub(crate) changed: bool,
     /// The package-manager command, as an argv list.
     pub command: Vec<String>,
     /// zypper's exit status; null when it was not run (always null on Red Hat:
@@ -62,7 +62,7 @@ impl PackageChange {
     /// run by a shell. Our own rather than `shlex` or `shell-words`: both
     /// quote `=`, which would print zypper's `NAME=EDITION` as `'NAME=EDITION'`
     /// in the summary and the prompt that people and scripts already read.
-    pub fn command_line(&self) -> String {
+    pub(crate) fn command_line(&self) -> String {
         self.command
             .iter()
             .map(|arg| {

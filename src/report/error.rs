@@ -6,25 +6,27 @@ use serde::Serialize;
 /// What klp prints on stdout (in JSON mode) when a command fails.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ErrorDocument {
-    pub schema_version: SchemaVersion,
-    pub error: ErrorBody,
+    pub(crate) schema_version: SchemaVersion,
+    pub(crate) error: ErrorBody,
 }
 
 /// `code` (stable, one of the codes below) and `details` (their shape
 /// depends on `code`), then the message for people.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[schemars(transform = list_codes)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     #[serde(flatten)]
-    pub problem: Problem,
-    pub message: String,
+    pub(crate) problem: Problem,
+    pub(crate) message: String,
     /// The process exit status that goes with this error.
-    pub exit_code: u8,
+    pub(crate) exit_code: u8,
     /// The file concerned, when there is one.
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
 }
 
 impl ErrorDocument {
+    /// The document of `err`, exiting with `exit_code`.
+    /// The document of `err`, exiting with `exit_code`.
     pub fn new(err: &crate::Error, exit_code: u8) -> Self {
         ErrorDocument {
             schema_version: SchemaVersion,

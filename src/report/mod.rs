@@ -30,10 +30,10 @@ pub use assess::*;
 pub use blocking::*;
 pub use common::*;
 pub use cve::*;
-pub use downgrade::*;
+pub(crate) use downgrade::*;
 pub use error::*;
-pub use patches::*;
-pub use status::*;
+pub(crate) use patches::*;
+pub(crate) use status::*;
 
 use crate::cli::SchemaDocument;
 use schemars::generate::SchemaSettings;
@@ -44,12 +44,19 @@ use schemars::{JsonSchema, Schema};
 #[derive(Debug, serde::Serialize)]
 #[serde(untagged)]
 pub enum Report {
+    /// `klp status`.
     Status(StatusReport),
+    /// `klp check`.
     Check(CheckReport),
+    /// `klp patches`.
     Patches(PatchesReport),
+    /// `klp blocking`.
     Blocking(BlockingReport),
+    /// `klp downgrade`.
     Downgrade(DowngradeReport),
+    /// `klp assess` (boxed: the largest report).
     Assess(Box<AssessReport>),
+    /// `klp cve`.
     Cve(CveReport),
 }
 

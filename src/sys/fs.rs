@@ -79,7 +79,7 @@ pub enum Failure {
 
 impl Failure {
     /// The stable code of this failure, in errors and warnings alike.
-    pub fn code(self) -> crate::error::ErrorCode {
+    pub(crate) fn code(self) -> crate::error::ErrorCode {
         use crate::error::ErrorCode;
         match self {
             Failure::Gone => ErrorCode::MissingFile,
@@ -95,6 +95,7 @@ impl Failure {
 /// Why a file under the root could not be read.
 #[derive(Debug)]
 pub enum ReadError {
+    /// The system call failed.
     Io(io::Error),
     /// Not a regular file; the name of what it is (`fifo`, `socket`...).
     NotRegular(&'static str),
@@ -103,6 +104,7 @@ pub enum ReadError {
 }
 
 impl ReadError {
+    /// How the failure is reported.
     pub fn failure(&self) -> Failure {
         match self {
             ReadError::Io(e) => classify(e),
@@ -111,12 +113,12 @@ impl ReadError {
         }
     }
 
-    pub fn is_gone(&self) -> bool {
+    pub(crate) fn is_gone(&self) -> bool {
         self.failure() == Failure::Gone
     }
 
     /// The program's error for this failure at `path`.
-    pub fn into_error(self, path: &Path) -> crate::Error {
+    pub(crate) fn into_error(self, path: &Path) -> crate::Error {
         use crate::Error;
         let path = path.to_path_buf();
         match self {
@@ -140,7 +142,7 @@ impl From<Errno> for ReadError {
 }
 
 /// The classification of an OS error; the only place errnos are mapped.
-pub fn classify(err: &io::Error) -> Failure {
+pub(crate) fn classify(err: &io::Error) -> Failure {
     match err.raw_os_error() {
         Some(libc::ENOENT | libc::ESRCH) => Failure::Gone,
         Some(libc::EACCES | libc::EPERM) => Failure::Denied,
@@ -155,6 +157,7 @@ pub fn classify(err: &io::Error) -> Failure {
 /// A file's bytes, at most the caller's limit of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contents {
+    /// What was read.
     pub bytes: Vec<u8>,
     /// The file held more than the limit; `bytes` is its beginning.
     pub truncated: bool,
@@ -164,7 +167,9 @@ pub struct Contents {
 /// kernel has it), or forced for tests and the fuzz target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolver {
+    /// `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`.
     Openat2,
+    /// A no-follow walk, one component at a time.
     Walk,
 }
 
@@ -193,17 +198,17 @@ impl Dir {
     }
 
     /// The path for messages: where this directory is, seen from outside.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// `rel` under this directory, for messages.
-    pub fn display(&self, rel: impl AsRef<Path>) -> PathBuf {
+    pub(crate) fn display(&self, rel: impl AsRef<Path>) -> PathBuf {
         self.path.join(rel)
     }
 
     /// Opens a directory below this one.
-    pub fn dir(&self, rel: impl AsRef<Path>) -> Result<Dir, ReadError> {
+    pub(crate) fn dir(&self, rel: impl AsRef<Path>) -> Result<Dir, ReadError> {
         let rel = rel.as_ref();
         let fd = self.resolve(rel, OFlags::RDONLY | OFlags::DIRECTORY)?;
         Ok(Dir { fd, path: self.path.join(rel), resolver: self.resolver })
@@ -250,7 +255,7 @@ impl Dir {
 
     /// The entries of this directory (without `.` and `..`), with their
     /// type where the filesystem tells it (`None` when unknown).
-    pub fn entries(&self) -> Result<Vec<(OsString, Option<FileType>)>, ReadError> {
+    pub(crate) fn entries(&self) -> Result<Vec<(OsString, Option<FileType>)>, ReadError> {
         let mut entries = Vec::new();
         self.for_each_entry(|name, kind| entries.push((name.to_os_string(), kind)))?;
         Ok(entries)
@@ -258,7 +263,7 @@ impl Dir {
 
     /// Calls `f` for every entry without collecting them (the task scan
     /// lists a hundred thousand entries and keeps none).
-    pub fn for_each_entry(&self, mut f: impl FnMut(&OsStr, Option<FileType>)) -> Result<(), ReadError> {
+    pub(crate) fn for_each_entry(&self, mut f: impl FnMut(&OsStr, Option<FileType>)) -> Result<(), ReadError> {
         let dir = rustix::fs::Dir::new(rustix::io::dup(&self.fd)?)?;
         for entry in dir {
             let entry = entry?;
@@ -277,7 +282,7 @@ impl Dir {
 
     /// Subdirectory names, sorted; entries of unknown type are stat'ed
     /// (without following symlinks).
-    pub fn subdirs(&self) -> Result<Vec<OsString>, ReadError> {
+    pub(crate) fn subdirs(&self) -> Result<Vec<OsString>, ReadError> {
         let mut names = Vec::new();
         for (name, kind) in self.entries()? {
             let kind = match kind {
@@ -298,7 +303,7 @@ impl Dir {
 
     /// Creates the directory `name` here if it is missing, and opens it
     /// (a symlink at `name` is resolved inside the root, never outside).
-    pub fn create_dir(&self, name: &str) -> Result<Dir, ReadError> {
+    pub(crate) fn create_dir(&self, name: &str) -> Result<Dir, ReadError> {
         match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(0o755)) {
             Ok(()) | Err(Errno::EXIST) => self.dir(name),
             Err(e) => Err(e.into()),
@@ -308,7 +313,7 @@ impl Dir {
     /// Opens `name` in this directory for writing, creating it (mode 0644)
     /// when missing: never through a symlink (`O_NOFOLLOW`: its target is
     /// never created), never blocking (a FIFO), only a regular file.
-    pub fn create_file(&self, name: &str) -> Result<File, ReadError> {
+    pub(crate) fn create_file(&self, name: &str) -> Result<File, ReadError> {
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY;
         let fd = rustix::fs::openat(&self.fd, name, flags | OFlags::CLOEXEC, Mode::from_raw_mode(0o644))?;
         match FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) {
@@ -318,7 +323,7 @@ impl Dir {
     }
 
     /// Whether `rel` exists below this directory (symlinks resolved in the root).
-    pub fn exists(&self, rel: impl AsRef<Path>) -> bool {
+    pub(crate) fn exists(&self, rel: impl AsRef<Path>) -> bool {
         self.resolve(rel.as_ref(), OFlags::PATH).is_ok()
     }
 
@@ -361,7 +366,7 @@ const MAX_SYMLINKS: usize = 40;
 /// resolved here, `..` never climbs above `root`, and an absolute target
 /// starts again at `root`. Magic links read as paths (`pipe:[1]`,
 /// `/etc/shadow`) and are resolved as such, inside the root.
-pub fn walk(root: BorrowedFd<'_>, rel: &Path, flags: OFlags) -> io::Result<OwnedFd> {
+pub(crate) fn walk(root: BorrowedFd<'_>, rel: &Path, flags: OFlags) -> io::Result<OwnedFd> {
     let bytes = rel.as_os_str().as_bytes();
     if bytes.is_empty() {
         return Err(Errno::NOENT.into()); // as openat2
@@ -437,7 +442,7 @@ fn components(path: &[u8]) -> impl Iterator<Item = OsString> + '_ {
 
 /// Reads at most `limit` bytes; one more byte is tried to tell whether the
 /// file held more. Never trusts `st_size` (procfs and sysfs say 0 or 4096).
-pub fn read_bounded(file: File, limit: usize) -> Result<Contents, ReadError> {
+pub(crate) fn read_bounded(file: File, limit: usize) -> Result<Contents, ReadError> {
     let mut bytes = Vec::with_capacity(limit.min(4096));
     let read = file.take(limit as u64 + 1).read_to_end(&mut bytes);
     match read {
@@ -496,7 +501,7 @@ fn type_name(kind: FileType) -> &'static str {
 
 /// A pid or tid from a directory name, only in the kernel's canonical
 /// decimal form: `0100` or `+1` are not names the kernel makes.
-pub fn canonical_id(name: &OsStr) -> Option<i32> {
+pub(crate) fn canonical_id(name: &OsStr) -> Option<i32> {
     let bytes = name.as_bytes();
     let canonical = match bytes {
         [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),

@@ -30,15 +30,15 @@ use crate::report::{AgeUnknownReason, Direction, TransitionAge, Warning, Warning
 use std::io::{self, BufReader};
 
 /// Longest record line kept (the kernel's records are at most 8 KiB).
-pub const LINE_LIMIT: usize = 16 * 1024;
+pub(crate) const LINE_LIMIT: usize = 16 * 1024;
 /// Most bytes read from the log.
-pub const INPUT_LIMIT: u64 = 64 * 1024 * 1024;
+pub(crate) const INPUT_LIMIT: u64 = 64 * 1024 * 1024;
 /// Most force records kept (the latest ones).
-pub const FORCED_KEPT: usize = 16;
+pub(crate) const FORCED_KEPT: usize = 16;
 
 /// What the log says about one patch's latest transition.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TransitionRecord {
+pub(crate) struct TransitionRecord {
     pub start_usec: u64,
     pub direction: Direction,
     pub signaled: bool,
@@ -48,7 +48,7 @@ pub struct TransitionRecord {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ForcedRecord {
+pub(crate) struct ForcedRecord {
     /// The patch of the latest start record before the force.
     pub patch: Option<String>,
     pub usec: u64,
@@ -57,7 +57,7 @@ pub struct ForcedRecord {
 
 /// One scan of the log.
 #[derive(Debug, Default)]
-pub struct KernelLog {
+pub(crate) struct KernelLog {
     /// Why the log could not be read; None when it was.
     pub error: Option<io::Error>,
     pub records: u64,
@@ -71,20 +71,20 @@ pub struct KernelLog {
 }
 
 impl KernelLog {
-    pub fn readable(&self) -> bool {
+    pub(crate) fn readable(&self) -> bool {
         self.error.is_none()
     }
 
     /// The log still holds the first record since boot, so a marker's
     /// absence means it was never logged.
-    pub fn complete(&self) -> Option<bool> {
+    pub(crate) fn complete(&self) -> Option<bool> {
         self.readable().then(|| self.first_seq == Some(0) && !self.truncated)
     }
 }
 
 /// Reads the log, keeping what concerns `patch` (the one in transition) and
 /// the forced transitions.
-pub fn read(sys: &SysRoot, patch: Option<&str>) -> KernelLog {
+pub(crate) fn read(sys: &SysRoot, patch: Option<&str>) -> KernelLog {
     let mut log = KernelLog::default();
     let file = match super::open_log_device(sys) {
         Ok(file) => file,
@@ -218,7 +218,7 @@ fn patch_event(message: &str) -> Option<(&str, &str)> {
 }
 
 /// Seconds since boot (first field of `proc/uptime`); None when unreadable.
-pub fn uptime(sys: &SysRoot) -> Option<f64> {
+pub(crate) fn uptime(sys: &SysRoot) -> Option<f64> {
     let contents = sys.fs().read("proc/uptime", 4096).ok()?;
     let text = String::from_utf8_lossy(&contents.bytes);
     let seconds: f64 = text.split_whitespace().next()?.parse().ok()?;
@@ -226,7 +226,7 @@ pub fn uptime(sys: &SysRoot) -> Option<f64> {
 }
 
 /// The age of the transition of `patch`, and the warning when it cannot be told.
-pub fn transition_age(log: &KernelLog, uptime: Option<f64>) -> (TransitionAge, Option<Warning>) {
+pub(crate) fn transition_age(log: &KernelLog, uptime: Option<f64>) -> (TransitionAge, Option<Warning>) {
     let unknown = |reason: AgeUnknownReason, message: String| {
         let age = TransitionAge {
             started_seconds_ago: None,

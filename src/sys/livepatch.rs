@@ -21,7 +21,7 @@ const LIVEPATCH: &str = "sys/kernel/livepatch";
 /// Objects and functions are read only when `with_objects` is set, so that
 /// `status` stays a few reads per patch; the package facts (`package`) are
 /// the package layer's to fill in.
-pub fn read_patches(sys: &SysRoot, with_objects: bool) -> Result<Option<Vec<PatchInfo>>> {
+pub(crate) fn read_patches(sys: &SysRoot, with_objects: bool) -> Result<Option<Vec<PatchInfo>>> {
     let dir = match sys.fs().dir(LIVEPATCH) {
         Ok(dir) => dir,
         Err(e) if e.is_gone() => {
@@ -78,7 +78,7 @@ fn read_flag(dir: &Dir, file: &str, gone: impl Fn() -> bool) -> Result<Option<bo
 }
 
 /// The objects and functions of one loaded patch (empty if it has gone).
-pub fn read_patch_objects(sys: &SysRoot, patch: &str) -> Result<Vec<PatchedObject>> {
+pub(crate) fn read_patch_objects(sys: &SysRoot, patch: &str) -> Result<Vec<PatchedObject>> {
     let rel = Path::new(LIVEPATCH).join(patch);
     match sys.fs().dir(&rel) {
         Ok(dir) => read_objects(&dir),
@@ -129,7 +129,7 @@ fn subdirs(dir: &Dir) -> Result<Vec<OsString>> {
 
 /// How patches are ordered: by the kernel's stack order when every patch
 /// has one, else by name (numbers as numbers).
-pub fn patch_order(patches: &[PatchInfo]) -> PatchOrder {
+pub(crate) fn patch_order(patches: &[PatchInfo]) -> PatchOrder {
     if !patches.is_empty() && patches.iter().all(|p| p.stack_order.is_some()) {
         PatchOrder::StackOrder
     } else {
@@ -190,7 +190,7 @@ fn trim_zeros(digits: &[u8]) -> &[u8] {
 /// The transition in progress, from the patches' `transition` and `enabled`.
 /// The kernel allows one; should two claim it, the first by order wins and
 /// the caller is told through the second value.
-pub fn current_transition(patches: &[PatchInfo]) -> (Option<Transition>, usize) {
+pub(crate) fn current_transition(patches: &[PatchInfo]) -> (Option<Transition>, usize) {
     let mut in_transition = patches.iter().filter(|p| p.transition);
     let first = in_transition.next().map(|p| Transition {
         patch: p.name.clone(),

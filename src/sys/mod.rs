@@ -16,7 +16,7 @@
 //! callers treat as absence, not as failure.
 
 pub mod fs;
-pub mod kmsg;
+pub(crate) mod kmsg;
 pub mod livepatch;
 pub mod stack;
 pub mod tasks;
@@ -29,34 +29,34 @@ use std::sync::Arc;
 
 /// The system being inspected.
 #[derive(Debug, Clone)]
-pub struct SysRoot {
+pub(crate) struct SysRoot {
     root: PathBuf,
     dir: Arc<Dir>,
 }
 
 /// Bounds of the files klp reads (the kernel's own sizes, with room).
-pub mod limits {
+pub(crate) mod limits {
     /// A sysfs or procfs attribute: one page, the most `show()` can write.
-    pub const ATTR: usize = 4096;
+    pub(crate) const ATTR: usize = 4096;
     /// `osrelease`: the kernel's limit is 64 bytes and a newline.
-    pub const OSRELEASE: usize = 256;
+    pub(crate) const OSRELEASE: usize = 256;
     /// A task's `stat` line (comm is 16 bytes at most; 52 numbers).
-    pub const STAT: usize = 4096;
+    pub(crate) const STAT: usize = 4096;
     /// A task's `cmdline`: enough for any real command line to be shown
     /// (one argument is at most 128 KiB, MAX_ARG_STRLEN); longer ones are
     /// cut and reported.
-    pub const CMDLINE: usize = 256 * 1024;
+    pub(crate) const CMDLINE: usize = 256 * 1024;
     /// A task's `stack`: the kernel prints at most 64 frames (a few KiB);
     /// this keeps a hostile 100,000-frame stack whole yet bounded.
-    pub const STACK: usize = 4 * 1024 * 1024;
+    pub(crate) const STACK: usize = 4 * 1024 * 1024;
     /// `proc/self/mountinfo`: hosts with thousands of mounts stay whole.
-    pub const MOUNTINFO: usize = 4 * 1024 * 1024;
+    pub(crate) const MOUNTINFO: usize = 4 * 1024 * 1024;
     /// A lifecycle data file.
-    pub const LIFECYCLE: usize = 1024 * 1024;
+    pub(crate) const LIFECYCLE: usize = 1024 * 1024;
 }
 
 impl SysRoot {
-    pub fn new(root: &Path) -> Result<Self> {
+    pub(crate) fn new(root: &Path) -> Result<Self> {
         match Dir::open_root(root) {
             Ok(dir) => Ok(SysRoot { root: root.to_path_buf(), dir: Arc::new(dir) }),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
@@ -66,31 +66,31 @@ impl SysRoot {
         }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// The reader of everything under the root.
-    pub fn fs(&self) -> &Dir {
+    pub(crate) fn fs(&self) -> &Dir {
         &self.dir
     }
 
-    pub fn livepatch_dir(&self) -> PathBuf {
+    pub(crate) fn livepatch_dir(&self) -> PathBuf {
         self.root.join("sys/kernel/livepatch")
     }
 
-    pub fn proc_dir(&self) -> PathBuf {
+    pub(crate) fn proc_dir(&self) -> PathBuf {
         self.root.join("proc")
     }
 
     /// Running kernel release, None when unreadable.
-    pub fn kernel_release(&self) -> Option<String> {
+    pub(crate) fn kernel_release(&self) -> Option<String> {
         self.kernel_release_checked().0
     }
 
     /// The kernel release, and a warning when `osrelease` exists but could
     /// not be used (a FIFO, too large, unreadable).
-    pub fn kernel_release_checked(&self) -> (Option<String>, Option<Warning>) {
+    pub(crate) fn kernel_release_checked(&self) -> (Option<String>, Option<Warning>) {
         const FILE: &str = "proc/sys/kernel/osrelease";
         match self.dir.read_whole(FILE, limits::OSRELEASE) {
             Ok(bytes) => {
@@ -112,7 +112,7 @@ impl SysRoot {
     }
 
     /// Kernel taint mask; None when unreadable, an error when malformed.
-    pub fn taint_mask(&self) -> Result<Option<u64>> {
+    pub(crate) fn taint_mask(&self) -> Result<Option<u64>> {
         let dir = match self.dir.dir("proc/sys/kernel") {
             Ok(dir) => dir,
             Err(_) => return Ok(None),
@@ -125,7 +125,7 @@ impl SysRoot {
 
     /// Fails unless sysfs is there: `sys/kernel` exists under the root.
     /// Without it, "no livepatch directory" would say nothing.
-    pub fn require_sysfs(&self) -> Result<()> {
+    pub(crate) fn require_sysfs(&self) -> Result<()> {
         for rel in ["sys", "sys/kernel"] {
             match self.dir.dir(rel) {
                 Ok(_) => {}
@@ -140,11 +140,11 @@ impl SysRoot {
 }
 
 /// Bit 15 of the taint mask, letter `K`: a live patch was loaded since boot.
-pub const TAINT_LIVEPATCH: u64 = 1 << 15;
+pub(crate) const TAINT_LIVEPATCH: u64 = 1 << 15;
 
 /// Whether `value` is a decimal as `"%d"` prints it: an optional `-`, no
 /// `+`, no leading zeros, no `-0`, digits only.
-pub fn is_kernel_decimal(value: &str) -> bool {
+pub(crate) fn is_kernel_decimal(value: &str) -> bool {
     let (negative, digits) = match value.strip_prefix('-') {
         Some(digits) => (true, digits),
         None => (false, value),
@@ -176,14 +176,14 @@ pub fn parse_bool(path: &Path, text: &str) -> Result<bool> {
 }
 
 /// `stack_order`: 1-based, so positive.
-pub fn parse_stack_order(path: &Path, text: &str) -> Result<u32> {
+pub(crate) fn parse_stack_order(path: &Path, text: &str) -> Result<u32> {
     match parse_int::<u32>(path, text, "a positive integer")? {
         0 => Err(malformed(path, text, "a positive integer")),
         order => Ok(order),
     }
 }
 
-pub fn malformed(path: &Path, text: &str, expected: &'static str) -> Error {
+pub(crate) fn malformed(path: &Path, text: &str, expected: &'static str) -> Error {
     const SHOWN: usize = 64;
     let mut content: String = text.chars().take(SHOWN).collect();
     if text.chars().count() > SHOWN {
@@ -196,7 +196,7 @@ pub fn malformed(path: &Path, text: &str, expected: &'static str) -> Error {
 /// that is fine (an attribute older kernels lack) or not (its directory is
 /// there but a required file is not) is for the caller to say. A file over
 /// one page is [`Error::TooLarge`]: sysfs never writes more.
-pub fn read_attr(dir: &Dir, name: &str) -> Result<Option<String>> {
+pub(crate) fn read_attr(dir: &Dir, name: &str) -> Result<Option<String>> {
     match dir.read_whole(name, limits::ATTR) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) if e.is_gone() => Ok(None),
@@ -208,7 +208,7 @@ pub fn read_attr(dir: &Dir, name: &str) -> Result<Option<String>> {
 /// a real host, a regular file in fixture trees; anything else is refused
 /// (through [`fs::Dir::open_file`]: in-root resolution, non-blocking, so the
 /// read past the newest record fails with EAGAIN rather than waiting).
-pub fn open_log_device(sys: &SysRoot) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_log_device(sys: &SysRoot) -> std::io::Result<std::fs::File> {
     sys.fs().open_file("dev/kmsg", fs::Accept::CharDevice).map_err(|e| match e {
         fs::ReadError::Io(e) => e,
         other => std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{:?}", other.failure())),

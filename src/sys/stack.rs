@@ -7,11 +7,13 @@
 use crate::report::{Culprit, StackFrame};
 use std::collections::HashMap;
 
+/// The frames of a `stack` file, blank lines skipped.
+/// The frames of a `stack` file, blank lines skipped.
 pub fn parse_stack(text: &str) -> Vec<StackFrame> {
     text.lines().filter(|l| !l.trim().is_empty()).map(parse_frame).collect()
 }
 
-pub fn parse_frame(line: &str) -> StackFrame {
+pub(crate) fn parse_frame(line: &str) -> StackFrame {
     let text = line.trim_end().to_string();
     let mut rest = line.trim();
     // Strip the address column, `[<...>]`.
@@ -37,7 +39,9 @@ pub fn parse_frame(line: &str) -> StackFrame {
 /// A patched function as the culprit search needs it.
 #[derive(Debug, Clone)]
 pub struct PatchedSymbol {
+    /// `vmlinux` or the module.
     pub object: String,
+    /// The function's name.
     pub function: String,
 }
 
@@ -52,14 +56,14 @@ pub fn culprits(frames: &[StackFrame], patched: &[PatchedSymbol], patch_module: 
 /// The transitioning patch's functions, indexed once per scan: a hostile
 /// root's stacks and patch set can both be huge, and neither frames x
 /// functions nor an index per blocking thread may be the cost.
-pub struct CulpritIndex {
+pub(crate) struct CulpritIndex {
     /// function -> the objects it is patched in, in the order given.
     objects_by_function: HashMap<String, Vec<String>>,
     patch_module: String,
 }
 
 impl CulpritIndex {
-    pub fn new(patched: &[PatchedSymbol], patch_module: &str) -> Self {
+    pub(crate) fn new(patched: &[PatchedSymbol], patch_module: &str) -> Self {
         let mut objects_by_function: HashMap<String, Vec<String>> = HashMap::new();
         for p in patched {
             let objects = objects_by_function.entry(p.function.clone()).or_default();
@@ -70,7 +74,7 @@ impl CulpritIndex {
         CulpritIndex { objects_by_function, patch_module: patch_module.to_string() }
     }
 
-    pub fn find(&self, frames: &[StackFrame]) -> Vec<Culprit> {
+    pub(crate) fn find(&self, frames: &[StackFrame]) -> Vec<Culprit> {
         let mut found = Vec::new();
         for frame in frames {
             let Some(function) = frame.function.as_deref() else { continue };

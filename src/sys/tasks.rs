@@ -19,13 +19,13 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::report::{BlockingThread, ThreadScan, Verbose, Warning, WarningCode};
 use std::path::{Path, PathBuf};
 
-pub struct ScanOptions {
+pub(crate) struct ScanOptions {
     /// The `patch_state` every task must reach.
-    pub target: u8,
-    pub with_cmdline: bool,
-    pub with_stack: bool,
+    pub(crate) target: u8,
+    pub(crate) with_cmdline: bool,
+    pub(crate) with_stack: bool,
     /// The transitioning patch's functions, for the culprit search.
-    pub culprits: CulpritIndex,
+    pub(crate) culprits: CulpritIndex,
 }
 
 /// Counts of one kind of trouble, and one example path.
@@ -155,7 +155,7 @@ fn non_canonical(name: &std::ffi::OsStr) -> bool {
 
 /// The blocking threads and the counts, with a warning for each kind of
 /// file that could not be read.
-pub fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<(ThreadScan, Vec<Warning>)> {
+pub(crate) fn scan(sys: &SysRoot, opts: &ScanOptions) -> Result<(ThreadScan, Vec<Warning>)> {
     let proc_dir = sys.fs().dir("proc").map_err(|e| e.into_error(&sys.proc_dir()))?;
     let mut result = ThreadScan::default();
     let mut tallies = Tallies::default();
@@ -324,8 +324,11 @@ fn describe(
 /// The fields of `/proc/<pid>/task/<tid>/stat` that klp reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskStat {
+    /// Field 2, between the first `(` and the last `)`.
     pub comm: String,
+    /// Field 3, the scheduler state letter.
     pub state: char,
+    /// Field 9, `PF_*` flags.
     pub flags: u32,
 }
 
@@ -368,6 +371,7 @@ pub fn split_cmdline(bytes: &[u8]) -> Option<Vec<String>> {
     Some(bytes.split(|&b| b == 0).map(|arg| String::from_utf8_lossy(arg).into_owned()).collect())
 }
 
+/// `-1`, `0` or `1`, with an optional newline.
 pub fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
     match bytes {
         b"-1\n" | b"-1" => Ok(-1),
@@ -380,7 +384,7 @@ pub fn parse_patch_state(path: &Path, bytes: &[u8]) -> Result<i8> {
 /// Whether `/proc` is mounted with `hidepid` (other users' processes hidden
 /// from non-root), from `<root>/proc/self/mountinfo`; an error when that
 /// cannot be read or is cut, as "no hidepid" would then be a guess.
-pub fn proc_hides_pids(sys: &SysRoot) -> std::result::Result<bool, (Failure, PathBuf)> {
+pub(crate) fn proc_hides_pids(sys: &SysRoot) -> std::result::Result<bool, (Failure, PathBuf)> {
     const MOUNTINFO: &str = "proc/self/mountinfo";
     let path = sys.fs().display(MOUNTINFO);
     let text = match sys.fs().read(MOUNTINFO, limits::MOUNTINFO) {

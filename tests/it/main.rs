@@ -2,6 +2,9 @@
 //! roots and checks whole process results (exit code, stdout, stderr), with
 //! every JSON document validated against the committed schema.
 
+// A test or example binary exports nothing: `pub` marks what its modules share.
+#![allow(unreachable_pub)]
+
 mod fixture;
 mod support;
 
