@@ -4,7 +4,7 @@
 
 use super::vercmp::Edition;
 use super::{Output, Tools};
-use crate::error::{LockHeld, PackageFailure};
+use crate::error::PackageFailure;
 use crate::{Error, Result};
 
 /// dnf's exit status with `--setopt=exit_on_lock=True` when another
@@ -91,18 +91,10 @@ pub(crate) fn downgrade_argv(tools: &Tools, package: &str, edition: &Edition, te
 /// The error for a dnf run that did not succeed: `lock_held` for exit 200,
 /// else `dnf_failed` with the exit status and output.
 pub(crate) fn failure(argv: &[String], output: &Output) -> Error {
-    let failed = output.failed(argv);
     if output.code == EXIT_LOCKED {
-        return Error::package(
-            PackageFailure::LockHeld(LockHeld {
-                lock_file: None,
-                command: Some(failed.command),
-                run: failed.run,
-                state: None,
-            }),
-            format!("the package manager is locked by another process: {}", message_of(output)),
-        );
+        return output.lock_held(argv, &message_of(output));
     }
+    let failed = output.failed(argv);
     Error::package(
         PackageFailure::DnfFailed(failed),
         format!("dnf failed with exit status {}: {}", output.code, message_of(output)),

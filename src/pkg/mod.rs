@@ -21,7 +21,7 @@ pub mod rpm;
 pub mod vercmp;
 pub mod zypper;
 
-use crate::error::{CommandFailed, ExitAndOutput, NoRpmDatabase, PackageFailure, ToolMissing};
+use crate::error::{CommandFailed, ExitAndOutput, LockHeld, NoRpmDatabase, PackageFailure, ToolMissing};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -221,6 +221,21 @@ fn spawn_error(argv: &[String], e: std::io::Error) -> Error {
 }
 
 impl Output {
+    /// `lock_held` for a package manager that found its lock taken (zypper
+    /// exit 7, dnf exit 200 with `exit_on_lock`), in its own words.
+    pub(crate) fn lock_held(&self, argv: &[String], message: &str) -> Error {
+        let failed = self.failed(argv);
+        Error::package(
+            PackageFailure::LockHeld(LockHeld {
+                lock_file: None,
+                command: Some(failed.command),
+                run: failed.run,
+                state: None,
+            }),
+            format!("the package manager is locked by another process: {message}"),
+        )
+    }
+
     /// The failure details of a program that ran: argv, exit status, output.
     pub(crate) fn failed(&self, argv: &[String]) -> CommandFailed {
         CommandFailed {

@@ -2,7 +2,7 @@
 
 use super::vercmp::Edition;
 use super::{Output, Tools};
-use crate::error::{LockHeld, PackageFailure};
+use crate::error::PackageFailure;
 use crate::{Error, Result};
 
 /// zypper's documented exit codes that klp tells apart.
@@ -66,16 +66,7 @@ pub(crate) fn refresh(tools: &Tools) -> Result<()> {
 /// else `zypper_failed` with the exit status and output.
 pub(crate) fn failure(argv: &[String], output: &Output) -> Error {
     if output.code == EXIT_ZYPP_LOCKED {
-        let failed = output.failed(argv);
-        return Error::package(
-            PackageFailure::LockHeld(LockHeld {
-                lock_file: None,
-                command: Some(failed.command),
-                run: failed.run,
-                state: None,
-            }),
-            format!("the package manager is locked by another process: {}", message_of(output)),
-        );
+        return output.lock_held(argv, &message_of(output));
     }
     failed(argv, output, &message_of(output))
 }
