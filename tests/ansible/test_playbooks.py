@@ -161,7 +161,8 @@ def test_gate_reboot_example_does_not_reboot_when_klp_cannot_tell(playbook, fixt
     assert verdict['assessment']['reboot_required'] is None and verdict['reboot_recommended'] is False
     assert run.task('Reboot only when live patching cannot finish the job')[0]['status'] == 'skipped'
     shown = run.task('Show the verdict')[0]['result']['msg']
-    assert shown['verdict'] == 'unknown' and shown['reboot_required'] is None
+    # ansible-core before 2.19 templates a null into an empty string.
+    assert shown['verdict'] == 'unknown' and shown['reboot_required'] in (None, '')
 
 
 # --- klp_patch on a private rpm/zypper root -----------------------------------
@@ -348,8 +349,12 @@ def test_klp_info_cves_on_a_rhel_root(playbook, tmp_path):
     root = json.loads(proc.stdout)
     run = playbook(TESTS / 'playbooks' / 'info_cves.yml',
                    {'pkg_root': root['root'], 'klp_path': KLP, 'klp_environment': root['env'],
-                    'fixed_cve': 'CVE-2024-1086'})
+                    'fixed_cve': 'CVE-2024-1086',
+                    # This root's support is an estimate that has run out, and its
+                    # newer installed kernel-core fixes CVEs no live patch covers.
+                    'reboot_reasons_expected': ['support_expired', 'newer_kernel_fixes_cves']})
     assert run.rc == 0, run.explain()
     info = run.task('Ask about a fixed CVE and an unknown one')[0]['result']
-    package = [p for p in info['patches'] if p['enabled']][0]['package']
-    assert package['name'] == root['package'] and package['release'] == '2.el9_4', package
+    patch = [p for p in info['assessment']['facts']['patches'] if p['enabled']][0]
+    assert patch['package'].startswith(root['package'] + '-1-2.el9_4'), patch
+    assert info['assessment']['facts']['backend']['name'] == 'redhat', info['assessment']['facts']['backend']
