@@ -61,8 +61,10 @@ fi
 
 if [[ $only == *" python "* ]]; then
     # From a copy: setuptools would leave build/ and *.egg-info in salt/.
+    # Dereferenced (-L): the fleet summary is a link to the Ansible
+    # collection's one copy, which the sdist and wheel must carry as a file.
     src=$(mktemp -d "$out/salt-src.XXXXXX")
-    cp -r "$repo/salt/." "$src/"
+    cp -rL "$repo/salt/." "$src/"
     rm -rf "$out/python"
     "$tools/bin/python" -m build --no-isolation --sdist --wheel --outdir "$out/python" "$src" >"$out/python-build.log" 2>&1 \
         || { cat "$out/python-build.log" >&2; rm -rf "$src"; die "python -m build failed"; }
