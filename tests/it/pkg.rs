@@ -14,7 +14,7 @@ mod decisions;
 mod dnf;
 pub(crate) mod root;
 
-use root::{edition, patch_name, run_on_terminal, without_terminal, PkgRoot, KERNEL, PACKAGE};
+use root::{edition, hold_lock, patch_name, run_on_terminal, without_terminal, PkgRoot, KERNEL, PACKAGE};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 
@@ -473,17 +473,7 @@ fn downgrade_refuses_while_another_klp_downgrade_holds_the_root() {
     // util-linux flock holds klp's lock as a concurrent `klp downgrade` would.
     let lock_file = pkg.root.join("run/klp-downgrade.lock");
     std::fs::create_dir_all(lock_file.parent().unwrap()).unwrap();
-    let mut holder = Command::new("flock").arg("--no-fork").arg(&lock_file).args(["sleep", "60"]).spawn().unwrap();
-    while !Command::new("flock")
-        .args(["--nonblock", "--conflict-exit-code", "9"])
-        .arg(&lock_file)
-        .arg("true")
-        .status()
-        .map(|s| s.code() == Some(9))
-        .unwrap_or(false)
-    {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut holder = hold_lock(&lock_file);
     let doc = expect_failure(&pkg, &["--to", "2"], "lock_held", Some(5));
     assert!(doc["error"]["message"].as_str().unwrap().contains("another klp downgrade"), "{doc}");
     assert_eq!(doc["error"]["details"]["installed"], edition(5));

@@ -8,7 +8,7 @@
 //! [RHEL-30003 2270100]); 1-3 fixes RHEL-30010 (no CVE) and CVE-2024-26600
 //! [RHEL-30011]; 0-0 names [2270000]. Packages are cumulative.
 
-use super::root::{run_on_terminal, without_terminal, PkgRoot};
+use super::root::{hold_lock, run_on_terminal, without_terminal, PkgRoot};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 
@@ -367,16 +367,7 @@ fn dnf_downgrade_lock_held() {
 
     // klp's own lock, held as a concurrent `klp downgrade` would.
     let lock_file = pkg.root.join("run/klp-downgrade.lock");
-    let mut holder = Command::new("flock").arg("--no-fork").arg(&lock_file).args(["sleep", "60"]).spawn().unwrap();
-    while !Command::new("flock")
-        .args(["--nonblock", "--conflict-exit-code", "9"])
-        .arg(&lock_file)
-        .arg("true")
-        .status()
-        .is_ok_and(|s| s.code() == Some(9))
-    {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut holder = hold_lock(&lock_file);
     let err = pkg.klp(&["-n", "downgrade"]).run().json(1);
     assert_eq!(err["error"]["code"], "lock_held");
     holder.kill().unwrap();

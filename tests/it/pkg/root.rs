@@ -317,3 +317,19 @@ pub fn without_terminal(invocation: &Klp) -> Command {
     }
     cmd
 }
+
+/// util-linux flock holding `lock_file` as a concurrent `klp downgrade`
+/// would; returns once the lock is really taken. Kill it to release.
+pub fn hold_lock(lock_file: &Path) -> std::process::Child {
+    let holder = Command::new("flock").arg("--no-fork").arg(lock_file).args(["sleep", "60"]).spawn().unwrap();
+    while !Command::new("flock")
+        .args(["--nonblock", "--conflict-exit-code", "9"])
+        .arg(lock_file)
+        .arg("true")
+        .status()
+        .is_ok_and(|s| s.code() == Some(9))
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    holder
+}
