@@ -9,10 +9,7 @@
 # Everything it writes lives under $KLP_WORK/vm; qemu is ended by its pid.
 #
 #   KLP_VM_KERNELS="stable backports newest"   the kernels to test (see the
-#   kernel table below). Default: stable backports. `newest` (7.3, 2 vCPUs under
-#   TCG) is opt-in until an intermittent guest oops is understood: in one
-#   clean-clone run its boot died with "Oops: int3" in __schedule (text
-#   patching on 2 TCG vCPUs) before any klp step; earlier runs passed.
+#   kernel table below; default: all three).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -52,7 +49,8 @@ fi
 #   backports  the newest from <codename>-backports (6.12: has `replace`)
 #   newest     the newest from Debian's trixie-backports (7.x: `stack_order`,
 #              lazy preemption), modules built in a trixie chroot. Two vCPUs:
-#              a kthread that never sleeps gets a CPU of its own.
+#              a kthread that never sleeps gets a CPU of its own (under TCG
+#              both on one host thread: see vmtest.py's accel_args).
 declare -A kernel_smp kernel_groups
 while read -r name smp groups; do
     kernel_smp[$name]=$smp
@@ -62,7 +60,7 @@ stable    1 base stack_order force
 backports 1 base stack_order force
 newest    2 base stack_order cond_resched force
 KERNELS
-read -r -a kernels <<<"${KLP_VM_KERNELS:-stable backports}"
+read -r -a kernels <<<"${KLP_VM_KERNELS:-stable backports newest}"
 for kernel in "${kernels[@]}"; do
     [ -n "${kernel_smp[$kernel]:-}" ] || die "unknown kernel '$kernel' in KLP_VM_KERNELS (${!kernel_smp[*]})"
 done
