@@ -187,9 +187,10 @@ def pkg_root(tmp_path):
     return make
 
 
-def rpm_q(root):
-    """The installed edition, asked from rpm itself."""
-    proc = subprocess.run(['rpm', '--root', root['root'], '--dbpath', '/usr/lib/sysimage/rpm', '-q',
+def rpm_q(root, dbpath='/usr/lib/sysimage/rpm'):
+    """The installed edition, asked from rpm itself (Red Hat keeps its
+    database in /var/lib/rpm)."""
+    proc = subprocess.run(['rpm', '--root', root['root'], '--dbpath', dbpath, '-q',
                            '--qf', '%{VERSION}-%{RELEASE}\n', root['package']],
                           env=dict(os.environ, **root['env']), capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -339,14 +340,63 @@ def test_rollback_example_across_a_fleet_with_serial(playbook, pkg_root, tmp_pat
 MKROOT_DNF = REPO / 'tests' / 'pkg' / 'mkroot_dnf.py'
 
 
-def test_klp_info_cves_on_a_rhel_root(playbook, tmp_path):
-    """The same module and playbook as on SUSE: klp's Red Hat backend answers
-    (kpatch-patch 1-2 installed, its changelog names CVE-2024-1086)."""
-    proc = subprocess.run([sys.executable, str(MKROOT_DNF), '--dir', str(tmp_path / 'rhel'), '--installed', '1-2',
+def rhel_root(tmp_path, installed):
+    proc = subprocess.run([sys.executable, str(MKROOT_DNF), '--dir', str(tmp_path / 'rhel'), '--installed', installed,
                            '--rpm-cache', os.environ['KLP_RPM_CACHE'] + '-dnf'],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    root = json.loads(proc.stdout)
+    return json.loads(proc.stdout)
+
+
+def test_klp_patch_rolls_back_a_rhel_release(playbook, tmp_path):
+    """Every kpatch-patch is version 1: klp_patch goes back by VERSION-RELEASE
+    (the dist tag implied), through dnf, and says the loaded patch stayed."""
+    root = rhel_root(tmp_path, '1-3')
+    path = TESTS / 'playbooks' / 'patch_rhel.yml'
+    variables = patch_vars(root, target_edition='1-2')
+    patches_before = loaded_patches(root)
+
+    check = playbook(path, variables, check=True)
+    assert check.rc == 0, check.explain()
+    assert check.stats['changed'] == 1
+    assert rpm_q(root, '/var/lib/rpm') == root['versions']['1-3'], 'check mode changed the rpm database'
+
+    first = playbook(path, variables)
+    assert first.rc == 0, first.explain()
+    assert first.stats['changed'] == 1
+    done = first.task('Roll the kpatch-patch package to the target release')[0]['result']
+    assert (done['before'], done['after']) == (root['versions']['1-3'], root['versions']['1-2'])
+    assert any('reboot' in w for w in done.get('warnings', [])), done.get('warnings')
+    assert rpm_q(root, '/var/lib/rpm') == root['versions']['1-2']
+    assert loaded_patches(root) == patches_before
+
+    second = playbook(path, variables)
+    assert second.rc == 0, second.explain()
+    assert second.stats['changed'] == 0, 'second run is not idempotent'
+
+    # One release back across a fleet, guarded by the release it starts from.
+    rollback = {'klp_root': root['root'], 'klp_path': KLP, 'klp_environment': root['env'],
+                'klp_from_version': '1-2', 'klp_serial': 1, 'klp_wait_timeout': 5}
+    back = playbook(EXAMPLES / 'rollback_one_version.yml', rollback)
+    assert back.rc == 0, back.explain()
+    step = back.task('Roll back one version from 1-2')[0]['result']
+    assert (step['before'], step['after']) == (root['versions']['1-2'], root['versions']['1-1'])
+    assert rpm_q(root, '/var/lib/rpm') == root['versions']['1-1']
+    again = playbook(EXAMPLES / 'rollback_one_version.yml', rollback)
+    assert again.rc == 0 and again.stats['changed'] == 0, again.explain()
+    assert 'already rolled back' in again.task('Roll back one version from 1-2')[0]['result']['msg']
+
+    # A bare VERSION cannot name a Red Hat release: klp's own error, nothing changed.
+    bare = playbook(path, patch_vars(root, target_edition='1'))
+    assert bare.rc == 2, bare.explain()
+    assert bare.task('Roll the kpatch-patch package to the target release')[0]['result']['code'] == 'invalid_argument'
+    assert rpm_q(root, '/var/lib/rpm') == root['versions']['1-1']
+
+
+def test_klp_info_cves_on_a_rhel_root(playbook, tmp_path):
+    """The same module and playbook as on SUSE: klp's Red Hat backend answers
+    (kpatch-patch 1-2 installed, its changelog names CVE-2024-1086)."""
+    root = rhel_root(tmp_path, '1-2')
     run = playbook(TESTS / 'playbooks' / 'info_cves.yml',
                    {'pkg_root': root['root'], 'klp_path': KLP, 'klp_environment': root['env'],
                     'fixed_cve': 'CVE-2024-1086',

@@ -9,9 +9,11 @@ installed version it starts from.
 import json
 import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
-from conftest import Minion, klp_json
+from conftest import REPO, Minion, klp_json
 
 PATCH_STATE = "livepatch package version"
 
@@ -161,3 +163,40 @@ def test_downgrade_errors_carry_klps_code(tmp_path, pkg_root):
     assert result.rc != 0, result
     assert "klp downgrade failed [version_newer]" in result.output
     assert pkg_root.installed() == {package: before}
+
+
+def test_patch_version_by_release_on_a_rhel_root(tmp_path):
+    """Red Hat: every kpatch-patch is version 1, so the state takes
+    VERSION-RELEASE (1-2, the dist tag implied), rolls back through dnf, and
+    says that the loaded patch stays until a reboot."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tests" / "pkg" / "mkroot_dnf.py"), "--dir", str(tmp_path / "rhel"),
+         "--installed", "1-3"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    root = json.loads(proc.stdout)
+    env = {k: str(v) for k, v in root["env"].items()}
+    minion = Minion(tmp_path / "minion", "extension", klp_root=root["root"], env=env)
+
+    def state(*args):
+        result = minion.call("state.single", "klp.patch_version", "name=" + root["package"], *args)
+        (ret,) = result.data.values()
+        return result.rc, ret
+
+    rc, planned = state("version=1-2", "test=True")
+    assert (rc, planned["result"]) == (0, None), planned
+    assert planned["changes"] == {"old": root["versions"]["1-3"], "new": root["versions"]["1-2"]}
+    rc, applied = state("version=1-2")
+    assert (rc, applied["result"]) == (0, True), applied
+    assert applied["changes"] == {"old": root["versions"]["1-3"], "new": root["versions"]["1-2"]}
+    assert "until" in applied["comment"] and any("reboot" in w for w in applied["warnings"]), applied
+    rc, again = state("version=1-2")
+    assert (rc, again["result"], again["changes"]) == (0, True, {}), again
+    # A bare VERSION names no Red Hat release: klp's own error, nothing changed.
+    rc, bare = state("version=1")
+    assert rc == 2 and bare["result"] is False and "VERSION-RELEASE" in bare["comment"], bare
+    rpm = subprocess.run(["rpm", "--root", root["root"], "--dbpath", "/var/lib/rpm", "-q", "--qf",
+                          "%{VERSION}-%{RELEASE}", root["package"]], env=dict(os.environ, **env),
+                         capture_output=True, text=True, check=True)
+    assert rpm.stdout == root["versions"]["1-2"]

@@ -5,7 +5,7 @@ Kernel live patching states, built on the ``klp`` execution module.
 
     livepatch at version 3:
       klp.patch_version:
-        - version: 3
+        - version: 3        # on Red Hat, VERSION-RELEASE: 1-2
 
     livepatch transition finished:
       klp.transition_ready:
@@ -28,8 +28,8 @@ from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 __virtualname__ = "klp"
 
-# Package names klp manages (SUSE's naming); a `name` like this must match.
-_PACKAGE_PREFIXES = ("kernel-livepatch-", "kgraft-patch-")
+# Package names klp manages (SUSE's and Red Hat's); a `name` like this must match.
+_PACKAGE_PREFIXES = ("kernel-livepatch-", "kgraft-patch-", "kpatch-patch-")
 
 
 def __virtual__():
@@ -56,17 +56,23 @@ def _message(exc):
 def patch_version(name, version, root=None):
     """
     Ensure the live patch package of the running kernel is at ``version``,
-    rolling it back with ``klp downgrade --to VERSION`` when it is newer.
+    rolling it back with ``klp downgrade --to VERSION`` when it is newer
+    (zypper on SUSE, dnf on Red Hat).
 
     Live patches are cumulative and installing a newer one is the package
     manager's job (``pkg.installed``/``pkg.latest``): asking for a version
     above the installed one fails and changes nothing.
 
     name
-        The state's ID; when it is a package name (``kernel-livepatch-...``)
-        it must be the package klp finds for the running kernel.
+        The state's ID; when it is a package name (``kernel-livepatch-...``,
+        ``kpatch-patch-...``) it must be the package klp finds for the
+        running kernel.
     version
-        The package version to ensure (e.g. ``3``), not the full edition.
+        The package version to ensure (e.g. ``3``), or VERSION-RELEASE. On
+        Red Hat every ``kpatch-patch`` is version 1 and its releases count
+        up: give ``1-2`` (the installed package's dist tag is implied).
+        Red Hat does not revert a loaded live patch without a reboot: the
+        comment and a warning say so when the loaded patch stayed.
     root
         Act on the system mounted at this directory (default: ``klp.root``).
 
@@ -138,6 +144,9 @@ def patch_version(name, version, root=None):
     ret["comment"] = "{} rolled back from {} to {}; loaded patch {} -> {}".format(
         package, installed, after, done.get("patch_before"), done.get("patch_after")
     )
+    if done.get("note"):  # Red Hat: the loaded patch stays until a reboot
+        ret["comment"] += ". " + done["note"]
+        ret.setdefault("warnings", []).append("klp: " + done["note"])
     return ret
 
 

@@ -23,9 +23,9 @@ COMMON_ARGUMENT_SPEC = dict(
     klp_path=dict(type='path'),
 )
 
-# RPM version strings: no dash, no whitespace; a leading dash would also make
-# the value look like an option to klp.
-_RPM_VERSION_RE = re.compile(r'^[A-Za-z0-9._+~^]+$')
+# RPM editions, VERSION or VERSION-RELEASE: no whitespace, a dash only between
+# the two; a leading dash would also make the value look like an option to klp.
+_RPM_EDITION_RE = re.compile(r'^[A-Za-z0-9._+~^]+(-[A-Za-z0-9._+~^]+)?$')
 
 
 class KlpError(Exception):
@@ -137,8 +137,25 @@ def parse_document(stdout):
         return None
 
 
-def is_rpm_version(value):
-    return bool(_RPM_VERSION_RE.match(value or ''))
+def is_rpm_edition(value):
+    """VERSION (``3``) or VERSION-RELEASE (``1-2``, ``1-2.el9_4``)."""
+    return bool(_RPM_EDITION_RE.match(value or ''))
+
+
+def edition_is(edition, wanted):
+    """Whether the installed ``edition`` is what ``wanted`` names: its VERSION
+    when ``wanted`` has no release; else that release, where a release
+    without a dist tag (``1-2``) means the installed one's (``1-2.el9_4``),
+    as klp reads ``--to``."""
+    if edition is None or wanted is None:
+        return False
+    if '-' not in wanted:
+        return edition_version(edition) == wanted
+    if edition == wanted:
+        return True
+    wanted_release = wanted.split('-', 1)[1]
+    version, dash, release = edition.partition('-')
+    return bool(dash) and '.' not in wanted_release and '%s-%s' % (version, release.split('.', 1)[0]) == wanted
 
 
 def edition_version(edition):

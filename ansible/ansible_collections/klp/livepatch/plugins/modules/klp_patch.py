@@ -12,8 +12,9 @@ module: klp_patch
 short_description: Roll the live patch package of the running kernel back to a given version
 version_added: 0.1.0
 description:
-  - Makes sure the live patch package of the running kernel (C(kernel-livepatch-<kernel>-<flavor>)) is at
-    version O(version), going back with C(klp downgrade --to VERSION --non-interactive), which runs zypper.
+  - Makes sure the live patch package of the running kernel is at version O(version), going back with
+    C(klp downgrade --to VERSION --non-interactive). On SUSE the package is C(kernel-livepatch-<kernel>-<flavor>)
+    and klp runs zypper; on Red Hat it is C(kpatch-patch-<kernel>) and klp runs dnf.
   - Already at O(version) is success without change, so the task is idempotent.
   - A version above the installed one is an error. This module only rolls back;
     updating is the package manager's job.
@@ -23,7 +24,7 @@ description:
 author:
   - klp contributors (!UNKNOWN)
 requirements:
-  - The C(klp) binary on the target (see O(klp_path)), and rpm and zypper, which klp runs.
+  - The C(klp) binary on the target (see O(klp_path)), and rpm and zypper (SUSE) or dnf (Red Hat), which klp runs.
 attributes:
   check_mode:
     support: full
@@ -34,13 +35,17 @@ attributes:
 options:
   version:
     description:
-      - The wanted package VERSION (the RPM version, e.g. V(3), not the release).
+      - The wanted package VERSION (the RPM version, e.g. V(3)), or its edition VERSION-RELEASE.
+      - On Red Hat every C(kpatch-patch) package is version 1 and its releases count up, so give
+        VERSION-RELEASE, e.g. V(1-2); the dist tag of the installed package is implied (V(1-2) is V(1-2.el9_4)).
       - V(previous) means the newest version older than O(from_version); it needs O(from_version).
+        On Red Hat it never lands on the empty C(0-0) placeholder (ask for V(0-0) by name).
     type: str
     required: true
   from_version:
     description:
-      - Guard for fleet-wide rollbacks. Act only on hosts where this VERSION is installed.
+      - Guard for fleet-wide rollbacks. Act only on hosts where this VERSION (or VERSION-RELEASE, as in
+        O(version)) is installed.
       - With O(version=previous), hosts already below O(from_version) are left alone (unchanged), hosts
         above it make the task fail.
       - With a numeric O(version), hosts at O(version) are unchanged, and any host at neither version fails.
@@ -53,6 +58,9 @@ notes:
     C(stderr) and C(cmd) of the klp run that failed.
   - On SUSE systems the package's scriptlets load the module of the new version, so the loaded live
     patch changes too (see RV(patch_before) and RV(patch_after)).
+  - On Red Hat, reverting a loaded live patch without a reboot is not supported. The package changes, the
+    loaded patch usually stays until the next boot. RV(patch_after) and klp's note on it (passed on as an
+    Ansible warning) say which happened.
 seealso:
   - module: klp.livepatch.klp_info
 '''
@@ -67,6 +75,10 @@ EXAMPLES = r'''
     version: previous
     from_version: 5
   register: rollback
+
+- name: On Red Hat, go back to release 2 of the kernel's kpatch-patch package (version 1)
+  klp.livepatch.klp_patch:
+    version: 1-2
 
 - name: Show what changed
   ansible.builtin.debug:
@@ -190,8 +202,9 @@ from ansible_collections.klp.livepatch.plugins.module_utils.klp import (
     COMMON_ARGUMENT_SPEC,
     Klp,
     KlpError,
+    edition_is,
     edition_version,
-    is_rpm_version,
+    is_rpm_edition,
     warn_all,
 )
 
@@ -199,12 +212,18 @@ PREVIOUS = 'previous'
 
 
 class Decision:
-    """What to do: nothing (``target`` is None) or go to ``target`` (a VERSION)."""
+    """What to do: nothing (``target`` is None) or go to ``target`` (a VERSION
+    or an edition, as klp's ``--to`` takes it)."""
 
     def __init__(self, plan, target=None, msg=''):
         self.plan = plan
         self.target = target
         self.msg = msg
+
+
+def spelled_like(edition, wanted):
+    """``edition`` as ``wanted`` is spelled: its VERSION, or the whole edition."""
+    return edition if wanted is not None and '-' in wanted else edition_version(edition)
 
 
 def _guard_error(msg, probe):
@@ -223,13 +242,13 @@ def decide_version(klp, version, from_version):
                        'update with the package manager' % (version, installed or 'version'))
         raise
     plan = probe.doc
-    installed = edition_version(plan.get('from'))
-    if installed == version:
+    installed = plan.get('from')
+    if edition_is(installed, version):
         return Decision(plan, msg='%s is already at version %s' % (plan.get('package'), version))
-    if from_version is not None and installed != from_version:
+    if from_version is not None and not edition_is(installed, from_version):
         raise _guard_error(
             '%s is at version %s, which is neither from_version %s nor version %s: not touching it'
-            % (plan.get('package'), installed, from_version, version), probe)
+            % (plan.get('package'), spelled_like(installed, from_version), from_version, version), probe)
     return Decision(plan, target=version)
 
 
@@ -261,18 +280,19 @@ def decide_previous(klp, from_version):
     if order > 0:
         raise _guard_error(
             '%s is at version %s, above from_version %s: not rolling back (the guard protects newer hosts)'
-            % (package, edition_version(installed), from_version), probe)
-    # At from_version: the previous version, if there is one (no_older_version otherwise).
+            % (package, spelled_like(installed, from_version), from_version), probe)
+    # At from_version: the previous version, if there is one (no_older_version
+    # otherwise), by its whole edition: on Red Hat only the release differs.
     plan = klp.run(['downgrade', '--dry-run']).doc
-    return Decision(plan, target=edition_version(plan.get('to')))
+    return Decision(plan, target=plan.get('to'))
 
 
 def _already_below(klp, from_version, installed):
     """The installed version is below from_version: nothing to do. The plan is
     a dry run to the installed version itself."""
-    plan = klp.run(['downgrade', '--dry-run', '--to=%s' % edition_version(installed)]).doc
+    plan = klp.run(['downgrade', '--dry-run', '--to=%s' % installed]).doc
     return Decision(plan, msg='%s is at version %s, below from_version %s: already rolled back'
-                    % (plan.get('package'), edition_version(plan.get('from')), from_version))
+                    % (plan.get('package'), spelled_like(plan.get('from'), from_version), from_version))
 
 
 def apply(module, klp):
@@ -326,11 +346,13 @@ def run_downgrade(module, klp, decision, result):
         done = klp.run(['downgrade', '--to=%s' % decision.target], non_interactive=True)
         report = done.doc
         warn_all(module, report)
+        if report.get('note'):  # Red Hat: the loaded patch stays until a reboot
+            module.warn('klp: %s' % report['note'])
         after = report.get('installed_after')
-        if edition_version(after) != decision.target:
+        if not edition_is(after, decision.target):
             raise KlpError(
                 'klp downgrade reported success but version %s is installed, not %s'
-                % (edition_version(after), decision.target),
+                % (spelled_like(after, decision.target), decision.target),
                 code='verify_failed', cmd=done.cmd, rc=done.rc, stdout=done.stdout, stderr=done.stderr)
         result.update(
             changed=bool(report.get('changed', True)),
@@ -357,12 +379,12 @@ def main():
 
     version = module.params['version']
     from_version = module.params['from_version']
-    if version != PREVIOUS and not is_rpm_version(version):
-        module.fail_json(msg='version must be a package VERSION such as 3 (or "previous"), not %r' % version,
-                         code='invalid_argument')
-    if from_version is not None and not is_rpm_version(from_version):
-        module.fail_json(msg='from_version must be a package VERSION such as 5, not %r' % from_version,
-                         code='invalid_argument')
+    if version != PREVIOUS and not is_rpm_edition(version):
+        module.fail_json(msg='version must be a package VERSION such as 3, VERSION-RELEASE such as 1-2 '
+                         '(or "previous"), not %r' % version, code='invalid_argument')
+    if from_version is not None and not is_rpm_edition(from_version):
+        module.fail_json(msg='from_version must be a package VERSION such as 5 or VERSION-RELEASE such as 1-3, '
+                         'not %r' % from_version, code='invalid_argument')
 
     try:
         klp = Klp(module, klp_path=module.params['klp_path'], root=module.params['root'])

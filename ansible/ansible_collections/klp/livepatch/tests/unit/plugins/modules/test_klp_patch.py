@@ -118,21 +118,21 @@ def test_success_that_left_another_version_is_a_failure(fake_klp, run_module):
 def test_previous_steps_back_once_from_the_guarded_version(fake_klp, run_module):
     fake_klp.add(['downgrade', '--dry-run', '--to=5'], plan('5-150600.2.1', '5-150600.2.1'))
     fake_klp.add(['downgrade', '--dry-run'], plan('5-150600.2.1', '4-150600.2.1'))
-    fake_klp.add(['downgrade', '--to=4'], done('5-150600.2.1', '4-150600.2.1'))
+    fake_klp.add(['downgrade', '--to=4-150600.2.1'], done('5-150600.2.1', '4-150600.2.1'))
 
     result, failed = run_module(klp_patch.main, {'version': 'previous', 'from_version': '5'})
 
     assert not failed, result
     assert result['changed'] is True and result['after_version'] == '4'
     assert fake_klp.commands() == [('downgrade', '--dry-run', '--to=5'), ('downgrade', '--dry-run'),
-                                   ('downgrade', '--to=4')]
+                                   ('downgrade', '--to=4-150600.2.1')]
 
 
 def test_previous_is_idempotent_once_below_the_guard(fake_klp, run_module):
     # klp refuses "--to=5" as newer: the installed version is below the guard.
     fake_klp.add_error(['downgrade', '--dry-run', '--to=5'], 'version_newer',
                        details={'installed': '4-150600.2.1', 'package': PACKAGE})
-    fake_klp.add(['downgrade', '--dry-run', '--to=4'], plan('4-150600.2.1', '4-150600.2.1'))
+    fake_klp.add(['downgrade', '--dry-run', '--to=4-150600.2.1'], plan('4-150600.2.1', '4-150600.2.1'))
 
     result, failed = run_module(klp_patch.main, {'version': 'previous', 'from_version': '5'})
 
