@@ -190,7 +190,7 @@ def test_patch_version_by_release_on_a_rhel_root(tmp_path):
     rc, applied = state("version=1-2")
     assert (rc, applied["result"]) == (0, True), applied
     assert applied["changes"] == {"old": root["versions"]["1-3"], "new": root["versions"]["1-2"]}
-    assert "until" in applied["comment"] and any("reboot" in w for w in applied["warnings"]), applied
+    assert "next boot" in applied["comment"] and any("reboot" in w for w in applied["warnings"]), applied
     rc, again = state("version=1-2")
     assert (rc, again["result"], again["changes"]) == (0, True, {}), again
     # A bare VERSION names no Red Hat release: klp's own error, nothing changed.
