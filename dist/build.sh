@@ -14,6 +14,11 @@
 #                       filled if they are missing; default OUTDIR/tools-venv)
 #   CARGO_TARGET_DIR    cargo's target dir for the static build (default target/rpm)
 #   KLP_BUILD_ONLY="rpm python ansible"   a subset
+#   KLP_PROJECT_URL=https://...   the project's public home, known when it is
+#                       published (the tree names none, so none is invented):
+#                       the collection's repository and homepage, and its
+#                       documentation unless KLP_DOCUMENTATION_URL is set;
+#                       KLP_ISSUES_URL its issue tracker
 # Needs cargo, rpmbuild, createrepo_c and python3 (with venv). Writes nothing
 # outside OUTDIR and the target dir (rpm's database and temp files included).
 set -euo pipefail
@@ -72,11 +77,35 @@ if [[ $only == *" python "* ]]; then
     echo "python: $(ls "$out/python" | tr '\n' ' ')"
 fi
 
+# A URL for galaxy.yml: https only, and nothing YAML or a shell would read
+# as more than a URL.
+check_url() {  # check_url NAME VALUE
+    local url_re='^https://[A-Za-z0-9._~:/?#@!$&()*+,;=%-]+$'
+    [[ $2 =~ $url_re ]] || die "$1 must be an https:// URL, not '$2'"
+}
+
 if [[ $only == *" ansible "* ]]; then
     rm -rf "$out/ansible"
+    collection="$repo/ansible/ansible_collections/klp/livepatch"
+    collection_src=
+    if [ -n "${KLP_PROJECT_URL:-}" ]; then
+        check_url KLP_PROJECT_URL "$KLP_PROJECT_URL"
+        docs=${KLP_DOCUMENTATION_URL:-$KLP_PROJECT_URL}
+        check_url KLP_DOCUMENTATION_URL "$docs"
+        collection_src=$(mktemp -d "$out/collection-src.XXXXXX")
+        cp -r "$collection/." "$collection_src/"
+        {
+            printf 'repository: "%s"\nhomepage: "%s"\ndocumentation: "%s"\n' "$KLP_PROJECT_URL" "$KLP_PROJECT_URL" "$docs"
+            if [ -n "${KLP_ISSUES_URL:-}" ]; then
+                check_url KLP_ISSUES_URL "$KLP_ISSUES_URL"
+                printf 'issues: "%s"\n' "$KLP_ISSUES_URL"
+            fi
+        } >>"$collection_src/galaxy.yml"
+        collection=$collection_src
+    fi
     # ANSIBLE_HOME: ansible-galaxy would otherwise create ~/.ansible.
     ANSIBLE_HOME="$out/ansible-home" "$tools/bin/ansible-galaxy" collection build --output-path "$out/ansible" \
-        "$repo/ansible/ansible_collections/klp/livepatch" >/dev/null
-    rm -rf "$out/ansible-home"
+        "$collection" >/dev/null
+    rm -rf "$out/ansible-home" ${collection_src:+"$collection_src"}
     echo "ansible: $(ls "$out/ansible" | tr '\n' ' ')"
 fi

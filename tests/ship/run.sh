@@ -73,6 +73,8 @@ phase "venvs"
 # target and profile), so a full run compiles it once.
 export CARGO_TARGET_DIR=$KLP_WORK/vm/target KLP_TOOLS_VENV=$ansible_venv
 rm -rf "$work/dist"
+# A project URL as a release would give it (the tree names none).
+export KLP_PROJECT_URL=https://klp.example.org/klp KLP_ISSUES_URL=https://klp.example.org/klp/issues
 dist/build.sh "$work/dist"
 KLP_RPM_RELEASE=2 KLP_BUILD_ONLY=rpm dist/build.sh "$work/dist"
 unset CARGO_TARGET_DIR

@@ -237,6 +237,18 @@ def collections(tmp_path_factory):
     return path
 
 
+def test_collection_carries_the_project_urls_given_at_build_time(collections):
+    """galaxy.yml names no URL (the project publishes none yet); dist/build.sh
+    writes KLP_PROJECT_URL and KLP_ISSUES_URL into the built collection."""
+    committed = (REPO / "ansible/ansible_collections/klp/livepatch/galaxy.yml").read_text()
+    assert not re.search(r"^(repository|documentation|homepage|issues):", committed, re.M), committed
+    manifest = json.loads((collections / "ansible_collections/klp/livepatch/MANIFEST.json").read_text())
+    info = manifest["collection_info"]
+    url = os.environ["KLP_PROJECT_URL"]
+    assert (info["repository"], info["homepage"], info["documentation"]) == (url, url, url), info
+    assert info["issues"] == os.environ["KLP_ISSUES_URL"], info
+
+
 def ansible_env(root, collections):
     return dict(root.env, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOME=str(root.base / "ansible-home"),
                 ANSIBLE_LOCAL_TEMP=str(root.base / "tmp"), ANSIBLE_REMOTE_TEMP=str(root.base / "tmp"),
