@@ -226,3 +226,17 @@ def pkg_root(tmp_path_factory, rpm_cache):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return PkgRoot(json.loads(proc.stdout))
+
+
+def rhel_root(directory, installed="1-3"):
+    """A private rpm/dnf root of the Red Hat family (tests/pkg/mkroot_dnf.py):
+    its description, with ``env`` as strings for the runs against it."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tests" / "pkg" / "mkroot_dnf.py"), "--dir", str(directory),
+         "--installed", installed],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    root = json.loads(proc.stdout)
+    root["env"] = {k: str(v) for k, v in root["env"].items()}
+    return root

@@ -1,12 +1,8 @@
 """The `klp` execution module under real salt-call, on fixture trees."""
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from conftest import KLP_BIN, REPO, Minion, klp_json
+from conftest import KLP_BIN, Minion, klp_json, rhel_root
 
 SCENARIOS = ["unsupported", "none", "ready", "stuck", "reversed", "several"]
 
@@ -172,14 +168,8 @@ def test_every_function_documents_a_cli_example(minion):
 def test_patches_on_a_rhel_root(minion, tmp_path):
     """Red Hat family: the same execution module, klp's Red Hat backend answers
     (a private rpm/dnf root from tests/pkg/mkroot_dnf.py, kpatch-patch 1-3)."""
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "pkg" / "mkroot_dnf.py"), "--dir", str(tmp_path / "rhel"),
-         "--installed", "1-3"],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    root = json.loads(proc.stdout)
-    env = {k: str(v) for k, v in root["env"].items()}
+    root = rhel_root(tmp_path / "rhel")
+    env = root["env"]
     result = minion.call("klp.patches", "verbose=1", "root={}".format(root["root"]), env=env)
     assert result.rc == 0, result
     _, expected = klp_json("--root", root["root"], "-v", "patches", env=env)

@@ -10,10 +10,9 @@ import json
 import os
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
-from conftest import REPO, Minion, klp_json
+from conftest import Minion, klp_json, rhel_root
 
 PATCH_STATE = "livepatch package version"
 
@@ -169,14 +168,8 @@ def test_patch_version_by_release_on_a_rhel_root(tmp_path):
     """Red Hat: every kpatch-patch is version 1, so the state takes
     VERSION-RELEASE (1-2, the dist tag implied), rolls back through dnf, and
     says that the loaded patch stays until a reboot."""
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "pkg" / "mkroot_dnf.py"), "--dir", str(tmp_path / "rhel"),
-         "--installed", "1-3"],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    root = json.loads(proc.stdout)
-    env = {k: str(v) for k, v in root["env"].items()}
+    root = rhel_root(tmp_path / "rhel")
+    env = root["env"]
     minion = Minion(tmp_path / "minion", "extension", klp_root=root["root"], env=env)
 
     def state(*args):
