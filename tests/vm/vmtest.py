@@ -38,7 +38,7 @@ def extract_vmlinux(vmlinuz: Path, out: Path) -> None:
     while True:
         at = data.find(b"\xfd7zXZ\x00", start)
         if at < 0:
-            sys.exit(f"vmtest: no XZ-compressed ELF found in {vmlinuz}")
+            sys.exit(f"vmtest: {vmlinuz} holds no XZ-compressed ELF (another compression): it boots as a bzImage")
         try:
             elf = lzma.LZMADecompressor().decompress(data[at:])
         except lzma.LZMAError:
