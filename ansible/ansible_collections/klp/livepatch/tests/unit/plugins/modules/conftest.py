@@ -4,7 +4,7 @@
 
 """A fake klp for the module unit tests: klp's answers per command.
 
-The answers klp_info and klp_facts get are the real binary's, captured by
+The answers klp_info, klp_facts and klp_patch get are the real binary's, captured by
 tests/ansible/capture_klp.py into captured_klp.json beside this file (the
 suite writes it before `ansible-test units`; it is not committed), so a
 change of klp's JSON reaches these tests. The real binary is also exercised
@@ -43,11 +43,6 @@ def _fail_json(self, msg, **kwargs):
     raise ModuleExit(kwargs, failed=True)
 
 
-def error_doc(code, message='failed', exit_code=1, details=None):
-    return json.dumps({'schema_version': 1, 'error': {
-        'code': code, 'message': message, 'exit_code': exit_code, 'path': None, 'details': details}})
-
-
 CAPTURED_PATH = os.path.join(os.path.dirname(__file__), 'captured_klp.json')
 
 
@@ -81,14 +76,10 @@ class FakeKlp:
         """Answer the captured command with the real klp's answer; returns its document."""
         answer = captured(name)
         args = list(answer['args'])
-        while args and args[0].startswith('-v'):
-            args.pop(0)  # verbosity is a global option, before the command
+        while args and args[0].startswith('-'):
+            args.pop(0)  # global options (-v, --non-interactive) come before the command
         self.add(args, rc=answer['rc'], stdout=answer['stdout'], stderr=answer['stderr'])
         return json.loads(answer['stdout'])
-
-    def add_error(self, args, code, rc=1, details=None, message='failed'):
-        self.add(args, rc=rc, stdout=error_doc(code, message=message, exit_code=rc, details=details),
-                 stderr='klp: error: %s' % message)
 
     @staticmethod
     def split(cmd):
@@ -113,6 +104,12 @@ class FakeKlp:
 
     def commands(self):
         return [args for _options, args in self.calls]
+
+
+@pytest.fixture
+def captured_answer():
+    """captured(): one answer of the real klp, for a test that derives from it."""
+    return captured
 
 
 @pytest.fixture
