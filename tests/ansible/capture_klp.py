@@ -101,7 +101,7 @@ def roots(work):
     fleet.lifecycle(root, templates.rpm(5)['package'], 200)
     made['rpm'] = root
     made['missing'] = work / 'no-such-root'
-    return made, env
+    return made, env, templates
 
 
 def break_repository(host_dir):
@@ -149,10 +149,9 @@ def main():
     out = Path(sys.argv[1])
     captured = {}
     with tempfile.TemporaryDirectory(prefix='klp-capture-', dir=os.environ.get('KLP_WORK')) as tmp:
-        made, env = roots(Path(tmp))
+        made, env, templates = roots(Path(tmp))
         for name, (root, args) in CASES.items():
             captured[name] = capture(made[root], env, args, root)
-        templates = fleet.Templates(Path(tmp), FIXTURE, os.environ['KLP_RPM_CACHE'])
         for name, root, root_env, args in downgrade_roots(Path(tmp), templates, made['ready']):
             captured[name] = capture(root, root_env, args, 'pkg')
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -29,32 +29,32 @@ KERNEL = "6.4.0-150600.23.22-default"
 RHEL_KERNEL = "5.14.0-427.13.1.el9_4.x86_64"
 
 
+def patch_files(i, sysfs_name, module):
+    """The files of bench package ``i``: its loaded patch in sysfs (one
+    function) and its module file."""
+    sysfs = f"/sys/kernel/livepatch/{sysfs_name}"
+    return {
+        sysfs: None,
+        f"{sysfs}/enabled": "1\n",
+        f"{sysfs}/transition": "0\n",
+        f"{sysfs}/vmlinux": None,
+        f"{sysfs}/vmlinux/bench_fix_{i},1": None,
+        module: "bench\n",
+    }
+
+
 def build_redhat(directory, count):
     import mkroot_dnf
     env_vars = mkroot_dnf.test_env(directory)
     env = dict(os.environ, **env_vars)
-    root = os.path.join(directory, "root")
-    for sub in ("home", "tmp", "rpms", "root/var/lib/rpm", "root/etc", "root/proc/sys/kernel", "root/sys/kernel/livepatch"):
-        os.makedirs(os.path.join(directory, sub), exist_ok=True)
-    with open(os.path.join(env_vars["HOME"], ".rpmmacros"), "w") as f:
-        f.write("%_dbpath /var/lib/rpm\n")
-    with open(os.path.join(root, "proc/sys/kernel/osrelease"), "w") as f:
-        f.write(RHEL_KERNEL + "\n")
+    root = mkroot.lay_out(directory, env_vars, "/var/lib/rpm", RHEL_KERNEL, ["rpms", "root/etc"])
     with open(os.path.join(root, "etc/os-release"), "w") as f:
         f.write(mkroot_dnf.OS_RELEASE["rhel"])
     rpms, names = [], []
     for i in range(1, count + 1):
         name = f"kpatch-patch-bench-{i:02d}"
         names.append(name)
-        sysfs = f"/sys/kernel/livepatch/kpatch_bench_{i:02d}"
-        files = {
-            sysfs: None,
-            f"{sysfs}/enabled": "1\n",
-            f"{sysfs}/transition": "0\n",
-            f"{sysfs}/vmlinux": None,
-            f"{sysfs}/vmlinux/bench_fix_{i},1": None,
-            f"/usr/lib/kpatch/{RHEL_KERNEL}/kpatch-bench-{i:02d}.ko": "bench\n",
-        }
+        files = patch_files(i, f"kpatch_bench_{i:02d}", f"/usr/lib/kpatch/{RHEL_KERNEL}/kpatch-bench-{i:02d}.ko")
         # Eight entries (1-3's cumulative log twice), with {CVE} and [id] references.
         log = "\n\n".join([mkroot_dnf.changelog("1-3")] * 2)
         spec = os.path.join(directory, "rpms", f"{name}.spec")
@@ -69,27 +69,13 @@ def build_redhat(directory, count):
 def build(directory, count):
     env_vars = mkroot.test_env(directory)
     env = dict(os.environ, **env_vars)
-    root = os.path.join(directory, "root")
-    for sub in ("home", "tmp", "rpms", "root/usr/lib/sysimage/rpm", "root/proc/sys/kernel", "root/sys/kernel/livepatch"):
-        os.makedirs(os.path.join(directory, sub), exist_ok=True)
-    with open(os.path.join(env_vars["HOME"], ".rpmmacros"), "w") as f:
-        f.write("%_dbpath /usr/lib/sysimage/rpm\n")
-    with open(os.path.join(root, "proc/sys/kernel/osrelease"), "w") as f:
-        f.write(KERNEL + "\n")
+    root = mkroot.lay_out(directory, env_vars, "/usr/lib/sysimage/rpm", KERNEL, ["rpms"])
     mkroot.write_os_release(root)
     rpms, names = [], []
     for i in range(1, count + 1):
         name = f"klp-bench-{i:02d}"
         names.append(name)
-        sysfs = f"/sys/kernel/livepatch/livepatch_bench_{i:02d}"
-        files = {
-            sysfs: None,
-            f"{sysfs}/enabled": "1\n",
-            f"{sysfs}/transition": "0\n",
-            f"{sysfs}/vmlinux": None,
-            f"{sysfs}/vmlinux/bench_fix_{i},1": None,
-            f"/lib/modules/{KERNEL}/livepatch/livepatch-bench-{i:02d}.ko": "bench\n",
-        }
+        files = patch_files(i, f"livepatch_bench_{i:02d}", f"/lib/modules/{KERNEL}/livepatch/livepatch-bench-{i:02d}.ko")
         changelog = "\n\n".join(mkroot.changelog_entry(v, KERNEL) for v in range(6, 0, -1))
         spec = os.path.join(directory, "rpms", f"{name}.spec")
         epoch = mkroot.epoch_of(mkroot.patch_date(6))

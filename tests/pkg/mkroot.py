@@ -328,18 +328,27 @@ def install_deps():
             env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
 
 
+def lay_out(directory, env_vars, dbpath, kernel, subdirs):
+    """The start every test root shares: DIR/SUB for each of ``subdirs``,
+    HOME's .rpmmacros naming the rpm database (``dbpath`` inside the root)
+    and the running kernel release in proc/sys/kernel/osrelease. Returns
+    the root's path."""
+    root = os.path.join(directory, "root")
+    for sub in ("home", "tmp", "root" + dbpath, "root/proc/sys/kernel", "root/sys/kernel/livepatch", *subdirs):
+        os.makedirs(os.path.join(directory, sub), exist_ok=True)
+    with open(os.path.join(env_vars["HOME"], ".rpmmacros"), "w") as f:
+        f.write("%%_dbpath %s\n" % dbpath)
+    with open(os.path.join(root, "proc/sys/kernel/osrelease"), "w") as f:
+        f.write(kernel + "\n")
+    return root
+
+
 def make(args):
     directory = os.path.abspath(args.dir)
-    root = os.path.join(directory, "root")
     repo = os.path.join(directory, "repo")
     env_vars = test_env(directory)
     env = dict(os.environ, **env_vars)
-    for sub in ("home", "tmp", "root/usr/lib/sysimage/rpm", "root/proc/sys/kernel", "root/sys/kernel/livepatch", "root/run"):
-        os.makedirs(os.path.join(directory, sub), exist_ok=True)
-    with open(os.path.join(env_vars["HOME"], ".rpmmacros"), "w") as f:
-        f.write("%_dbpath /usr/lib/sysimage/rpm\n")
-    with open(os.path.join(root, "proc/sys/kernel/osrelease"), "w") as f:
-        f.write(args.kernel + "\n")
+    root = lay_out(directory, env_vars, "/usr/lib/sysimage/rpm", args.kernel, ["root/run"])
     with open(os.path.join(root, "proc/sys/kernel/tainted"), "w") as f:
         f.write("32768\n")
     write_os_release(root)

@@ -177,17 +177,11 @@ def loaded(root, edition):
 
 def make(args):
     directory = os.path.abspath(args.dir)
-    root = os.path.join(directory, "root")
     repo = os.path.join(directory, "repo")
     env_vars = test_env(directory)
     env = dict(os.environ, **env_vars)
-    for sub in ("home", "tmp", "repo", "root/var/lib/rpm", "root/etc/dnf", "root/etc/yum.repos.d",
-                "root/proc/sys/kernel", "root/sys/kernel/livepatch", "root/run"):
-        os.makedirs(os.path.join(directory, sub), exist_ok=True)
-    with open(os.path.join(env_vars["HOME"], ".rpmmacros"), "w") as f:
-        f.write("%_dbpath /var/lib/rpm\n")
-    with open(os.path.join(root, "proc/sys/kernel/osrelease"), "w") as f:
-        f.write(KERNEL + "\n")
+    root = mkroot.lay_out(directory, env_vars, "/var/lib/rpm", KERNEL,
+                          ["repo", "root/etc/dnf", "root/etc/yum.repos.d", "root/run"])
     with open(os.path.join(root, "proc/sys/kernel/tainted"), "w") as f:
         f.write("32768\n")
     if args.os_release != "none":

@@ -2,13 +2,11 @@
 //! modes, and against a real proc mounted with hidepid: every command
 //! answers correctly or names what it could not read; never a wrong answer.
 
+use super::{mount_privately, Mount};
 use crate::fixture::{scenario, Fixture, Object, Patch, Task};
 use crate::support::{assert_valid, is_root, klp};
 use serde_json::Value;
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 fn chmod(path: &Path, mode: u32) {
@@ -129,24 +127,13 @@ fn klp_with_hidepid_proc(root: &Path, mount_point: &Path, unprivileged: bool, ar
         builder = builder.unprivileged();
     }
     let mut command = builder.command();
-    let target = CString::new(mount_point.as_os_str().as_bytes()).unwrap();
-    // SAFETY: only async-signal-safe system calls between fork and exec,
-    // on strings allocated before the fork.
-    unsafe {
-        command.pre_exec(move || {
-            let check = |rc: libc::c_int| if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) };
-            check(libc::unshare(libc::CLONE_NEWNS))?;
-            check(libc::mount(
-                std::ptr::null(),
-                c"/".as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            ))?;
-            let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-            check(libc::mount(c"proc".as_ptr(), target.as_ptr(), c"proc".as_ptr(), flags, c"hidepid=2".as_ptr().cast()))
-        });
-    }
+    let proc = Mount {
+        source: c"proc",
+        fstype: Some(c"proc"),
+        flags: libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        data: Some(c"hidepid=2"),
+    };
+    mount_privately(&mut command, proc, mount_point);
     let output = command.output().unwrap_or_else(|e| {
         panic!("cannot mount a private proc with hidepid=2 (needs root with CAP_SYS_ADMIN, unshare(CLONE_NEWNS) and mount(2)): {e}")
     });

@@ -12,6 +12,7 @@
 //! Every run must exit 0 with one schema-valid document (checked by
 //! `support::klp`), and no thread may be reported half-read.
 
+use super::{mount_privately, Mount};
 use crate::fixture::{Fixture, Object, Patch, Task};
 use crate::support::klp;
 use serde_json::Value;
@@ -207,32 +208,9 @@ fn blocking_survives_blockers_vanishing_mid_scan() {
 /// `klp -vv blocking` with the host's /proc bind-mounted at `root/proc` in
 /// a private mount namespace of klp's own (nothing stays mounted).
 fn blocking_over_real_proc(root: &Path) -> serde_json::Value {
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::process::CommandExt;
     let mut command = klp(&["-vv", "blocking"]).root_path(root).command();
-    let target = std::ffi::CString::new(root.join("proc").as_os_str().as_bytes()).unwrap();
-    // SAFETY: only async-signal-safe system calls between fork and exec,
-    // on strings allocated before the fork.
-    unsafe {
-        command.pre_exec(move || {
-            let check = |rc: libc::c_int| if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) };
-            check(libc::unshare(libc::CLONE_NEWNS))?;
-            check(libc::mount(
-                std::ptr::null(),
-                c"/".as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            ))?;
-            check(libc::mount(
-                c"/proc".as_ptr(),
-                target.as_ptr(),
-                std::ptr::null(),
-                libc::MS_BIND | libc::MS_REC,
-                std::ptr::null(),
-            ))
-        });
-    }
+    let bind = Mount { source: c"/proc", fstype: None, flags: libc::MS_BIND | libc::MS_REC, data: None };
+    mount_privately(&mut command, bind, &root.join("proc"));
     let output = command.output().expect("klp runs in its own mount namespace (needs root)");
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{stdout} {}", String::from_utf8_lossy(&output.stderr));
