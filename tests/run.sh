@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export KLP_REPO="$PWD"
 export KLP_WORK="$PWD/tests/.work"
-mkdir -p "$KLP_WORK"
+mkdir -p "$KLP_WORK/logs"
 
 all_suites=(core vm pkg ansible salt hardening monitoring ship)
 suites=("$@")
@@ -33,7 +33,9 @@ for suite in "${suites[@]}"; do
     fi
     echo "=== suite $suite: start $(date -u +%H:%M:%S)"
     start=$SECONDS
-    if bash "$script"; then status=ok; else status=FAILED; failed+=("$suite"); fi
+    # Each suite's output also goes to its log, so that the summary can
+    # repeat what failed: a CI excerpt shows the end of the output.
+    if bash "$script" 2>&1 | tee "$KLP_WORK/logs/$suite.log"; then status=ok; else status=FAILED; failed+=("$suite"); fi
     took[$suite]=$((SECONDS - start))
     echo "=== suite $suite: $status in ${took[$suite]}s"
 done
@@ -41,6 +43,13 @@ done
 echo "=== summary"
 for suite in "${suites[@]}"; do echo "  $suite: ${took[$suite]}s"; done
 if [ ${#failed[@]} -gt 0 ]; then
+    for suite in "${failed[@]}"; do
+        log=$KLP_WORK/logs/$suite.log
+        echo "=== $suite: its failure lines (whole log: $log)"
+        grep -E '(^|[[:space:]])(FAIL|FAILED|ERROR)([[:space:]:]|$)|error:|Traceback|panicked' "$log" | cut -c1-400 | head -40 || true
+        echo "=== $suite: the last lines of its log"
+        tail -15 "$log" | cut -c1-400
+    done
     echo "FAILED suites: ${failed[*]}"
     exit 1
 fi
