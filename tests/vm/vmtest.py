@@ -743,51 +743,102 @@ def spin_truth(g: Guest, name: str) -> dict:
 SPIN_TRANSITION = {"patch": "klp_patch_spin", "direction": "patching", "target_state": 1}
 
 
+def check_spin_stuck(g: Guest, phase: str, name: str, before: dict, after: dict) -> None:
+    """The checks of one klp output in a phase where the kthread blocks."""
+    c = g.c
+    pid = int(g.out("s10_pid").strip() or -1)
+    if name.endswith("_status"):
+        status = g.json(name)
+        c.equal((status.get("state"), core(status.get("transition"))), ("in_progress", SPIN_TRANSITION), f"{name}: in_progress, as the kernel says")
+    elif name.endswith("_status_text"):
+        g.text(name, "in_progress\n")
+    elif name.endswith("_text"):
+        text = g.exit(name, 0)["stdout"]
+        for line in (f"{pid} [klp_spin]\n", "    kernel thread: yes\n"):
+            c.check(line in text, f"{name}: has {line.strip()!r}", text)
+        if name == f"{phase}_blocking_v_text" and "klp_spin_loop" not in g.out(f"{phase}_stack"):
+            c.check("    culprits: (stack unreadable)\n" in text, f"{name}: culprits (stack unreadable)", text)
+    else:
+        doc = g.json(name)
+        c.equal(thread_ids(doc), [(pid, pid)], f"{name}: exactly the spinning kthread")
+        t = (doc.get("threads") or [{}])[0]
+        c.equal((t.get("comm"), t.get("kernel_thread"), t.get("patch_state")), ("klp_spin", True, int(before.get("patch_state", 99))),
+                f"{name}: comm klp_spin, kernel thread, patch_state as the kernel says")
+        c.check(t.get("state") in (before.get("state"), after.get("state")), f"{name}: state as the kernel says", (t.get("state"), before, after))
+        if name == f"{phase}_blocking_vv":
+            culprits = [(x.get("object"), x.get("function")) for x in t.get("culprits") or []]
+            if "klp_spin_loop" in g.out(f"{phase}_stack"):
+                c.equal(culprits, [("klp_spin", "klp_spin_loop")], f"{name}: culprit klp_spin:klp_spin_loop, as its stack shows")
+            else:
+                # A thread running on another CPU has no stack to show: klp
+                # must say it does not know, not "no culprit on the stack".
+                c.equal((t.get("culprits"), t.get("stack")), (None, None),
+                        f"{name}: culprits and stack null where the kernel shows no stack")
+
+
+def check_spin_done(g: Guest, name: str) -> None:
+    """The checks of one klp output once the transition is over."""
+    if name.endswith("_status_text"):
+        g.text(name, "ready\n")
+    elif name.endswith("_text"):
+        g.text(name, "")
+    elif name.endswith("_status"):
+        status = g.json(name)
+        g.c.equal((status.get("state"), status.get("transition")), ("ready", None), f"{name}: ready, as the kernel says")
+    else:
+        doc = g.json(name)
+        g.c.equal((doc.get("state"), doc.get("threads")), ("ready", []), f"{name}: nothing blocks")
+
+
+def spin_output_says_stuck(g: Guest, name: str) -> bool:
+    """Whether one klp output (of either form) says the transition is on."""
+    out = g.out(name)
+    if name.endswith("_text"):
+        return out not in ("", "ready\n")
+    try:
+        doc = json.loads(out)
+    except json.JSONDecodeError:
+        return True  # then the stuck checks fail it, with the details
+    return doc.get("state") != "ready"
+
+
 def check_spin_phase(g: Guest, phase: str, where: str) -> str:
     """klp agrees with the kernel, whichever way the kernel went. Returns
-    what the kernel did, for the summary."""
+    what the kernel did, for the summary.
+
+    The kernel retries the transition every second and may end it while
+    klp reads (seen with the thread looping outside the function: a race).
+    Then every output must be one of the two truths, in time order: stuck
+    up to some step, over from there on, never stuck again."""
     c = g.c
     before, after = spin_truth(g, f"{phase}_before_truth"), spin_truth(g, f"{phase}_after_truth")
     c.equal(before.get("inside"), "1" if where == "inside" else "0", f"{phase}: the thread is {where} klp_spin_loop()")
-    if not c.equal(before.get("transition"), after.get("transition"), f"{phase}: the kernel's transition did not change during klp's reads"):
-        return "changed while klp looked"
-    pid = int(g.out("s10_pid").strip() or -1)
-    status = g.json(f"{phase}_status")
-    stuck = before.get("transition") == "1"
-    if stuck:
-        c.equal((status.get("state"), core(status.get("transition"))), ("in_progress", SPIN_TRANSITION), f"{phase}_status: in_progress, as the kernel says")
-        g.text(f"{phase}_status_text", "in_progress\n")
-        for name in (f"{phase}_blocking_v", f"{phase}_blocking_vv"):
-            doc = g.json(name)
-            c.equal(thread_ids(doc), [(pid, pid)], f"{name}: exactly the spinning kthread")
-            t = (doc.get("threads") or [{}])[0]
-            c.equal((t.get("comm"), t.get("kernel_thread"), t.get("patch_state")), ("klp_spin", True, int(before.get("patch_state", 99))),
-                    f"{name}: comm klp_spin, kernel thread, patch_state as the kernel says")
-            c.check(t.get("state") in (before.get("state"), after.get("state")), f"{name}: state as the kernel says", (t.get("state"), before, after))
+    outputs = [f"{phase}_{kind}{form}" for kind in ("status", "blocking_v", "blocking_vv") for form in ("", "_text")]
+    stuck_before, stuck_after = before.get("transition") == "1", after.get("transition") == "1"
+    if stuck_before and not stuck_after:
+        says = [spin_output_says_stuck(g, name) for name in outputs]
+        ended_at = says.index(False) if False in says else len(says)
+        c.check(not any(says[ended_at:]), f"{phase}: the transition ended during klp's reads, no output says stuck after one said over",
+                list(zip(outputs, says)))
+        for name in outputs[:ended_at]:
+            check_spin_stuck(g, phase, name, before, after)
+        for name in outputs[ended_at:]:
+            check_spin_done(g, name)
+        return (f"ended while klp read it (klp said stuck before {outputs[ended_at]}, over from there on)" if ended_at < len(outputs)
+                else "ended just after klp's last read (every klp output said stuck)")
+    if not c.equal(stuck_before, stuck_after, f"{phase}: the kernel's transition did not start again during klp's reads"):
+        return "started again while klp looked"
+    if stuck_before:
+        for name in outputs:
+            check_spin_stuck(g, phase, name, before, after)
         stack = g.out(f"{phase}_stack")
-        doc = g.json(f"{phase}_blocking_vv")
-        t = (doc.get("threads") or [{}])[0]
-        culprits = [(x.get("object"), x.get("function")) for x in t.get("culprits") or []]
-        if "klp_spin_loop" in stack:
-            c.equal(culprits, [("klp_spin", "klp_spin_loop")], f"{phase}_blocking_vv: culprit klp_spin:klp_spin_loop, as its stack shows")
-        else:
-            # A thread running on another CPU has no stack to show: klp
-            # must say it does not know, not "no culprit on the stack".
-            c.equal((t.get("culprits"), t.get("stack")), (None, None),
-                    f"{phase}_blocking_vv: culprits and stack null where the kernel shows no stack")
-            c.check("    culprits: (stack unreadable)\n" in g.out(f"{phase}_blocking_v_text"),
-                    f"{phase}_blocking_v_text: culprits (stack unreadable)", g.out(f"{phase}_blocking_v_text"))
-        text = g.exit(f"{phase}_blocking_v_text", 0)["stdout"]
-        for line in (f"{pid} [klp_spin]\n", "    kernel thread: yes\n"):
-            c.check(line in text, f"{phase}_blocking_v_text: has {line.strip()!r}", text)
+        culprits = [(x.get("object"), x.get("function"))
+                    for x in ((g.json(f"{phase}_blocking_vv").get("threads") or [{}])[0]).get("culprits") or []]
         return (f"blocks (after 3 s: transition 1, thread {before.get('state')}, patch_state {before.get('patch_state')}, "
                 f"stack {'shows klp_spin_loop' if 'klp_spin_loop' in stack else 'empty (running)'}; klp blocking lists it"
                 f"{', culprits ' + str(culprits) if culprits else ''})")
-    c.equal((status.get("state"), status.get("transition")), ("ready", None), f"{phase}_status: ready, as the kernel says")
-    g.text(f"{phase}_status_text", "ready\n")
-    for name in (f"{phase}_blocking_v", f"{phase}_blocking_vv"):
-        doc = g.json(name)
-        c.equal((doc.get("state"), doc.get("threads")), ("ready", []), f"{name}: nothing blocks")
+    for name in outputs:
+        check_spin_done(g, name)
     return f"does not block (transition done within 3 s, thread {before.get('state')}, patch_state {before.get('patch_state')})"
 
 
