@@ -176,6 +176,8 @@ def test_runner_report_summarizes_the_fleet_and_names_the_silent_minion(salt_run
     text = salt_run.run("klp.report", "timeout=20", "markdown=True").stdout
     assert "| ok | 1 | klp-minion-3 |" in text, text
     assert "| {} | unreachable |".format(GONE) in text
+    assert "\n1 host must reboot: klp-minion-2\n" in text, text
+    assert "\n1 host could not tell: klp-minion-1\n" in text, text
 
 
 def test_beacon_event_reaches_the_master_when_a_root_becomes_stuck(master, minions, roots, event_listener):

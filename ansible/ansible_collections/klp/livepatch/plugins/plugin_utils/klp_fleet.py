@@ -96,6 +96,10 @@ def summarize(outcomes):
     return summary
 
 
+def _count(number, noun='host'):
+    return '%d %s%s' % (number, noun, '' if number == 1 else 's')
+
+
 def _hosts(hosts, limit=50):
     shown = ', '.join(hosts[:limit])
     return shown + (' and %d more' % (len(hosts) - limit) if len(hosts) > limit else '')
@@ -104,8 +108,8 @@ def _hosts(hosts, limit=50):
 def markdown(summary):
     """The summary for people, as Markdown."""
     lines = ['# Kernel live patching: fleet report', '',
-             '%d hosts, %d assessed by `klp assess`, %d not assessed.'
-             % (summary['hosts_total'], summary['hosts_assessed'], len(summary['not_assessed'])), '',
+             '%s, %d assessed by `klp assess`, %d not assessed.'
+             % (_count(summary['hosts_total']), summary['hosts_assessed'], len(summary['not_assessed'])), '',
              '## Hosts by verdict', '', '| verdict | hosts | names |', '|---|---|---|']
     for verdict in VERDICTS:
         hosts = summary['by_verdict'][verdict]
@@ -118,9 +122,9 @@ def markdown(summary):
     else:
         lines.append('No findings.')
     lines += ['', '## Reboot needed', '',
-              '%d hosts must reboot: %s' % (len(summary['reboot_required']), _hosts(summary['reboot_required']) or '-'),
+              '%s must reboot: %s' % (_count(len(summary['reboot_required'])), _hosts(summary['reboot_required']) or '-'),
               '',
-              '%d hosts could not tell: %s' % (len(summary['reboot_unknown']), _hosts(summary['reboot_unknown']) or '-'),
+              '%s could not tell: %s' % (_count(len(summary['reboot_unknown'])), _hosts(summary['reboot_unknown']) or '-'),
               '', '## CVEs missing', '']
     if summary['cves_missing'] or summary['cves_unknown']:
         lines += ['| host | not fixed | could not tell |', '|---|---|---|']
