@@ -96,8 +96,8 @@ def summarize(outcomes):
     return summary
 
 
-def _count(number, noun='host'):
-    return '%d %s%s' % (number, noun, '' if number == 1 else 's')
+def _count(number):
+    return '%d host%s' % (number, '' if number == 1 else 's')
 
 
 def _hosts(hosts, limit=50):
